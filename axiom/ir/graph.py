@@ -1,0 +1,283 @@
+"""Graph, Node and Value: the SSA tensor IR, with mutation helpers that keep it valid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from axiom.ir.errors import AxiomError, ShapeError
+from axiom.ir.opdef import Attrs, OpDef, get_op
+from axiom.ir.types import TensorType
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a node came from: a file and line, and/or a name (an ONNX node, a weight)."""
+
+    file: str | None = None
+    line: int | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
+        if self.name and where:
+            return f"{self.name} @ {where}"
+        return self.name or where or "<unknown>"
+
+    @staticmethod
+    def parse(text: str) -> Loc:
+        """Inverse of ``str(loc)``."""
+        text = text.strip()
+        name = None
+        if " @ " in text:
+            name, text = text.split(" @ ", 1)
+        file, sep, line = text.rpartition(":")
+        if sep and line.isdigit() and file:
+            return Loc(file, int(line), name)
+        if name is not None:
+            return Loc(text or None, None, name)
+        return Loc(None, None, text or None)
+
+
+class Value:
+    """An SSA value: a typed tensor produced by one node (or a graph input)."""
+
+    __slots__ = ("type", "producer", "index", "name", "uses")
+
+    def __init__(self, type: TensorType, producer: Node | None = None, index: int = 0,
+                 name: str | None = None) -> None:
+        self.type = type
+        self.producer = producer
+        self.index = index
+        self.name = name
+        self.uses: list[tuple[Node, int]] = []
+
+    @property
+    def dtype(self):  # noqa: ANN201 - DType
+        return self.type.dtype
+
+    @property
+    def shape(self) -> tuple:
+        return self.type.shape
+
+    @property
+    def rank(self) -> int:
+        return self.type.rank
+
+    @property
+    def users(self) -> list[Node]:
+        seen: dict[int, Node] = {}
+        for node, _ in self.uses:
+            seen.setdefault(id(node), node)
+        return list(seen.values())
+
+    def __repr__(self) -> str:
+        return f"Value(%{self.name or '?'}: {self.type})"
+
+
+class Node:
+    """One op application: inputs, frozen attributes, typed results, source location."""
+
+    __slots__ = ("op", "inputs", "attrs", "results", "loc")
+
+    def __init__(self, op: OpDef | str, inputs: Sequence[Value], attrs: Mapping[str, Any] | None = None,
+                 loc: Loc | None = None, result_types: Sequence[TensorType] | None = None,
+                 result_names: Sequence[str | None] | None = None) -> None:
+        self.op = get_op(op) if isinstance(op, str) else op
+        self.loc = loc
+        self.attrs = attrs if isinstance(attrs, Attrs) else self.op.make_attrs(attrs or {})
+        self.inputs: list[Value] = list(inputs)
+        types = self._result_types(result_types)
+        names = list(result_names or [None] * len(types))
+        self.results = [Value(t, self, i, n) for i, (t, n) in enumerate(zip(types, names))]
+        for i, v in enumerate(self.inputs):
+            v.uses.append((self, i))
+
+    def _result_types(self, given: Sequence[TensorType] | None) -> list[TensorType]:
+        if "explicit_type" in self.op.traits:
+            if given is None:
+                raise ShapeError(f"{self.op.name} needs its result type given{self._where()}")
+            return list(given)
+        try:
+            inferred = self.op.infer_types([v.type for v in self.inputs], self.attrs)
+        except ShapeError as exc:
+            types = ", ".join(str(v.type) for v in self.inputs)
+            raise ShapeError(f"{exc}{self._where()}\n  operand types: ({types})") from None
+        if given is not None:
+            for want, got in zip(inferred, given):
+                if want != got:
+                    raise ShapeError(f"{self.op.name}: declared type {got} but the op infers {want}"
+                                     f"{self._where()}")
+        return inferred
+
+    def _where(self) -> str:
+        return f" (at {self.loc})" if self.loc else ""
+
+    @property
+    def result(self) -> Value:
+        if len(self.results) != 1:
+            raise AxiomError(f"{self.op.name} has {len(self.results)} results; use .results")
+        return self.results[0]
+
+    def set_input(self, index: int, value: Value) -> None:
+        """Point operand ``index`` at ``value``, keeping use lists right."""
+        old = self.inputs[index]
+        old.uses.remove((self, index))
+        self.inputs[index] = value
+        value.uses.append((self, index))
+
+    def drop_inputs(self) -> None:
+        for i, v in enumerate(self.inputs):
+            v.uses.remove((self, i))
+        self.inputs = []
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"%{v.name or '?'}" for v in self.inputs)
+        return f"Node({self.op.name}({ins}))"
+
+
+@dataclass
+class PropertyDecl:
+    """A property the model's author declared (``ensure``/``prove``), for the proof passes."""
+
+    kind: str  # "ensure" or "prove"
+    name: str  # e.g. "valid_probabilities", "finite", "bounded"
+    args: list[Value]
+    params: Attrs
+    loc: Loc | None = None
+
+
+class Graph:
+    """An SSA function: typed inputs, nodes in topological order, outputs, constants."""
+
+    def __init__(self, name: str = "main") -> None:
+        self.name = name
+        self.inputs: list[Value] = []
+        self.nodes: list[Node] = []
+        self.outputs: list[Value] = []
+        self.constants: dict[str, np.ndarray] = {}
+        self.properties: list[PropertyDecl] = []
+
+    # ---- construction -------------------------------------------------------------
+    def add_input(self, name: str, type: TensorType) -> Value:
+        if any(v.name == name for v in self.inputs):
+            raise AxiomError(f"graph @{self.name} already has an input %{name}")
+        v = Value(type, None, len(self.inputs), name)
+        self.inputs.append(v)
+        return v
+
+    def append(self, node: Node) -> Node:
+        self.nodes.append(node)
+        return node
+
+    def insert_before(self, anchor: Node, node: Node) -> Node:
+        self.nodes.insert(self._index(anchor), node)
+        return node
+
+    def insert_after(self, anchor: Node, node: Node) -> Node:
+        self.nodes.insert(self._index(anchor) + 1, node)
+        return node
+
+    def add_constant(self, array: np.ndarray, name: str | None = None,
+                     loc: Loc | None = None, before: Node | None = None) -> Value:
+        """Add ``array`` to the constant table and a ``const`` node reading it."""
+        from axiom.ir.dtypes import dtype_from_numpy
+
+        arr = np.asarray(array)
+        key = self._fresh_constant_name(name or "c")
+        self.constants[key] = arr
+        t = TensorType(dtype_from_numpy(arr.dtype), arr.shape)
+        node = Node("const", [], {"name": key}, loc, result_types=[t], result_names=[None])
+        if before is None:
+            self.append(node)
+        else:
+            self.insert_before(before, node)
+        return node.result
+
+    def _fresh_constant_name(self, base: str) -> str:
+        if base not in self.constants:
+            return base
+        i = 1
+        while f"{base}_{i}" in self.constants:
+            i += 1
+        return f"{base}_{i}"
+
+    def set_outputs(self, values: Iterable[Value]) -> None:
+        self.outputs = list(values)
+
+    # ---- mutation -----------------------------------------------------------------
+    def replace_all_uses(self, old: Value, new: Value) -> None:
+        """Make every user of ``old`` (nodes, outputs, properties) use ``new``."""
+        if old is new:
+            return
+        for node, i in list(old.uses):
+            node.set_input(i, new)
+        self.outputs = [new if v is old else v for v in self.outputs]
+        for p in self.properties:
+            p.args = [new if v is old else v for v in p.args]
+
+    def erase(self, node: Node) -> None:
+        """Remove ``node``; its results must be unused."""
+        for r in node.results:
+            if r.uses or any(r is o for o in self.outputs):
+                raise AxiomError(f"cannot erase {node.op.name}: result %{r.name or '?'} is still used")
+        node.drop_inputs()
+        self.nodes.pop(self._index(node))
+
+    def _index(self, node: Node) -> int:
+        for i, n in enumerate(self.nodes):
+            if n is node:
+                return i
+        raise AxiomError(f"{node!r} is not in graph @{self.name}")
+
+    # ---- queries ------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Node]:
+        return iter(list(self.nodes))
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def values(self) -> Iterator[Value]:
+        yield from self.inputs
+        for n in self.nodes:
+            yield from n.results
+
+    def constant_of(self, value: Value) -> np.ndarray | None:
+        """The array behind a ``const`` value, or None when it is not one (or has no data)."""
+        p = value.producer
+        if p is None or p.op.name != "const":
+            return None
+        return self.constants.get(p.attrs["name"])
+
+    def missing_constants(self) -> list[str]:
+        return [n.attrs["name"] for n in self.nodes
+                if n.op.name == "const" and n.attrs["name"] not in self.constants]
+
+    def copy(self) -> Graph:
+        """A structural copy (new nodes and values; constant arrays are shared)."""
+        g = Graph(self.name)
+        vmap: dict[int, Value] = {}
+        for v in self.inputs:
+            vmap[id(v)] = g.add_input(v.name or f"arg{len(g.inputs)}", v.type)
+        for n in self.nodes:
+            m = Node(n.op, [vmap[id(v)] for v in n.inputs], n.attrs, n.loc,
+                     result_types=[r.type for r in n.results], result_names=[r.name for r in n.results])
+            g.append(m)
+            for a, b in zip(n.results, m.results):
+                vmap[id(a)] = b
+        g.outputs = [vmap[id(v)] for v in self.outputs]
+        g.constants = dict(self.constants)
+        g.properties = [PropertyDecl(p.kind, p.name, [vmap[id(v)] for v in p.args], p.params, p.loc)
+                        for p in self.properties]
+        return g
+
+    def __str__(self) -> str:
+        from axiom.ir.printer import print_graph
+
+        return print_graph(self)
+
+    def __repr__(self) -> str:
+        return f"<Graph @{self.name}: {len(self.inputs)} inputs, {len(self.nodes)} nodes>"
