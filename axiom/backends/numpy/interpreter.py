@@ -1,0 +1,65 @@
+"""The reference interpreter: runs a graph node by node with the ops' numpy references.
+
+It is the oracle every other backend is tested against, and constant folding uses it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from axiom.ir.errors import AxiomError
+from axiom.ir.graph import Graph, Node, Value
+
+
+class EvaluationError(AxiomError):
+    """An op's reference failed on concrete values (e.g. an index out of range)."""
+
+
+def evaluate_node(graph: Graph, node: Node, args: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The results of one node on concrete inputs, cast to the result types' dtypes."""
+    if node.op.name == "const":
+        name = node.attrs["name"]
+        if name not in graph.constants:
+            raise EvaluationError(f"constant '{name}' has no data (its IR text was printed with "
+                                  "constants elided); load its weights before running")
+        return [graph.constants[name]]
+    try:
+        outs = node.op.evaluate(list(args), node.attrs)
+    except AxiomError:
+        raise
+    except Exception as exc:  # the reference raised: say which node and why
+        where = f" at {node.loc}" if node.loc else ""
+        raise EvaluationError(f"{node.op.name}{where} failed: {exc}") from exc
+    return [np.asarray(o).astype(r.type.dtype.np_dtype, copy=False) for o, r in zip(outs, node.results)]
+
+
+def run_graph(graph: Graph, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Evaluate ``graph`` on concrete ``inputs`` (already checked) and return its outputs."""
+    env: dict[int, np.ndarray] = {id(v): a for v, a in zip(graph.inputs, inputs)}
+    remaining = _last_uses(graph)
+    for node in graph.nodes:
+        outs = evaluate_node(graph, node, [env[id(v)] for v in node.inputs])
+        for r, o in zip(node.results, outs):
+            env[id(r)] = o
+        for v in node.inputs:  # free what no later node reads
+            remaining[id(v)] -= 1
+            if remaining[id(v)] == 0:
+                env.pop(id(v), None)
+    return [env[id(v)] for v in graph.outputs]
+
+
+def _last_uses(graph: Graph) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for n in graph.nodes:
+        for v in n.inputs:
+            counts[id(v)] = counts.get(id(v), 0) + 1
+    for v in graph.outputs:
+        counts[id(v)] = counts.get(id(v), 0) + 1  # outputs are never freed
+    return counts
+
+
+def value_of(graph: Graph, value: Value) -> np.ndarray | None:
+    """The concrete array of ``value`` when it is a const with data, else None."""
+    return graph.constant_of(value)
