@@ -1,0 +1,7 @@
+"""`python -m axiom` is the `axiom` command."""
+
+import sys
+
+from axiom.cli import main
+
+sys.exit(main())

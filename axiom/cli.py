@@ -1,0 +1,183 @@
+"""The `axiom` command: dump, run, ops, demo."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Facets shown by `axiom ops`; other packages register them under these names.
+FACETS = ("llvm", "cuda", "interval")
+
+
+def load_model(spec: str) -> Any:
+    """An ``.axir`` file, ``path/to/file.py:function`` or ``package.module:function``."""
+    from axiom.ir.errors import AxiomError
+
+    if spec.endswith(".axir"):
+        from axiom.ir.parser import parse_graph
+
+        path = Path(spec)
+        if not path.exists():
+            raise AxiomError(f"no such file: {spec}")
+        return parse_graph(path.read_text())
+    target, sep, attr = spec.rpartition(":")
+    if not sep:
+        raise AxiomError(f"cannot load {spec!r}: give FILE.axir, FILE.py:function or module:function")
+    if target.endswith(".py"):
+        path = Path(target)
+        if not path.exists():
+            raise AxiomError(f"no such file: {target}")
+        mod_spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert mod_spec is not None and mod_spec.loader is not None
+        module = importlib.util.module_from_spec(mod_spec)
+        sys.modules[path.stem] = module
+        mod_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target)
+    if not hasattr(module, attr):
+        raise AxiomError(f"{target} has no attribute {attr!r}")
+    return getattr(module, attr)
+
+
+def _graph(spec: str):  # noqa: ANN202
+    from axiom.api import to_graph
+
+    return to_graph(load_model(spec))
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    from axiom.ir.printer import print_graph
+
+    print(print_graph(_graph(args.model), constants="inline" if args.inline_constants else "elide"))
+    return 0
+
+
+def _parse_bindings(items: list[str]) -> dict[str, int]:
+    out = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if not value.isdigit():
+            raise SystemExit(f"axiom: --dim expects NAME=INT, got {item!r}")
+        out[name] = int(value)
+    return out
+
+
+def random_inputs(graph: Any, bindings: dict[str, int], seed: int = 0) -> list[np.ndarray]:
+    """Deterministic random inputs for every graph input, with its symbolic dims bound."""
+    from axiom.runtime.checks import output_shape
+
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for v in graph.inputs:
+        missing = sorted(s.name for s in v.type.symbols if s.name not in bindings)
+        for name in missing:
+            bindings[name] = 2
+        shape = output_shape(v.type, bindings)
+        dt = v.type.dtype
+        if dt.is_float:
+            arrays.append(rng.standard_normal(shape).astype(dt.np_dtype))
+        elif dt.is_bool:
+            arrays.append(rng.integers(0, 2, shape).astype(bool))
+        else:
+            arrays.append(rng.integers(0, 10, shape).astype(dt.np_dtype))
+    return arrays
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import axiom.api as api
+
+    graph = _graph(args.model)
+    exe = api.compile(graph, backend=args.backend)
+    given = dict(item.split("=", 1) for item in args.input)
+    bindings = _parse_bindings(args.dim)
+    arrays = random_inputs(exe.ir, bindings, args.seed)
+    for i, v in enumerate(exe.ir.inputs):
+        if v.name in given:
+            arrays[i] = np.load(given[v.name])
+    outs = exe(*arrays)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    np.set_printoptions(precision=5, suppress=True, linewidth=110)
+    for v, o in zip(exe.ir.outputs, outs):
+        print(f"%{v.name}: {o.dtype}{list(o.shape)}\n{o}")
+    return 0
+
+
+def ops_table() -> str:
+    """A text table of every op and which facets it has."""
+    from axiom.ir.opdef import all_ops, get_facet
+
+    cols = ("op", "reference", "decompose", *FACETS)
+    rows = [cols]
+    for op in all_ops():
+        marks = ["yes", "yes" if op.decompose else "-"]
+        marks += ["yes" if get_facet(f, op) is not None else "-" for f in FACETS]
+        rows.append((op.name, *marks))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    _load_facet_packages()
+    print(ops_table())
+    return 0
+
+
+def _load_facet_packages() -> None:
+    """Import the packages that register facets, where they exist in this build."""
+    for name in ("axiom.backends.llvm", "axiom.backends.cuda", "axiom.compiler.proofs"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from axiom.demo import run_demo
+
+    return run_demo(backend=args.backend)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="axiom", description="Axiom tensor graph compiler")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("dump", help="print the IR of an .axir file or a DSL model (FILE.py:function)")
+    d.add_argument("model")
+    d.add_argument("--inline-constants", action="store_true", help="print every constant's data")
+    d.set_defaults(fn=cmd_dump)
+    r = sub.add_parser("run", help="compile and run a model on given or random inputs")
+    r.add_argument("model")
+    r.add_argument("--backend", default="best")
+    r.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy")
+    r.add_argument("--dim", action="append", default=[], metavar="SYMBOL=INT",
+                   help="value of a symbolic dim for random inputs (default 2)")
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(fn=cmd_run)
+    o = sub.add_parser("ops", help="table of every op and the facets it has")
+    o.set_defaults(fn=cmd_ops)
+    m = sub.add_parser("demo", help="compile the bundled MNIST classifier and show every stage")
+    m.add_argument("--backend", default="best")
+    m.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from axiom.ir.errors import AxiomError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except AxiomError as exc:
+        print(f"axiom: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

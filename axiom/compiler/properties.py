@@ -1,0 +1,32 @@
+"""The status of the properties a model declares (ensure / prove).
+
+No proof pass exists yet, so every declaration is reported "unchecked": never "proved".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from axiom.ir.graph import Graph, PropertyDecl
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    """One declared property and what is known of it: proved, disproved, unknown or unchecked."""
+
+    decl: PropertyDecl
+    status: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        args = ", ".join(f"%{v.name or '?'}" for v in self.decl.args)
+        params = ", ".join(f"{k}={v}" for k, v in self.decl.params.items())
+        where = f" at {self.decl.loc}" if self.decl.loc else ""
+        text = f"{self.decl.kind} {self.decl.name}({args}{', ' + params if params else ''}){where}: {self.status}"
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+def check_properties(graph: Graph) -> list[PropertyResult]:
+    """Report every declared property; none can be checked before the proof passes exist."""
+    return [PropertyResult(p, "unchecked", "no proof pass is in this build's pipeline")
+            for p in graph.properties]

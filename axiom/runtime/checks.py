@@ -1,0 +1,115 @@
+"""Call-time argument checks: dtype, rank, static dims, and consistent symbolic dims.
+
+Every error names the input, what was expected and what was given, so a wrong call never
+reaches a kernel (and a kernel never reads past a buffer it was not given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import sympy
+
+from axiom.ir.dims import dim_str
+from axiom.ir.errors import InputError
+from axiom.ir.graph import Value
+from axiom.ir.types import TensorType
+
+
+def bind_inputs(params: Sequence[Value], args: Sequence[Any]) -> tuple[list[np.ndarray], dict[str, int]]:
+    """Check ``args`` against the graph inputs; return them as numpy arrays and the symbol bindings."""
+    if len(args) != len(params):
+        names = ", ".join(f"{v.name}: {v.type}" for v in params)
+        raise InputError(f"expected {len(params)} inputs ({names}), got {len(args)}")
+    arrays = [_as_array(v, a) for v, a in zip(params, args)]
+    bindings: dict[str, int] = {}
+    for v, a in zip(params, arrays):
+        _check_static(v, a)
+        _bind_symbols(v, a, bindings)
+    for v, a in zip(params, arrays):
+        _check_expressions(v, a, bindings)
+    return arrays, bindings
+
+
+def _as_array(v: Value, a: Any) -> np.ndarray:
+    t = v.type
+    if not isinstance(a, np.ndarray):
+        if np.isscalar(a) and t.rank == 0:
+            a = np.asarray(a, dtype=t.dtype.np_dtype)
+        else:
+            raise InputError(f"input '{v.name}' must be a numpy array (or torch tensor) of type {t}, "
+                             f"got {type(a).__name__}")
+    if a.dtype != t.dtype.np_dtype:
+        raise InputError(f"input '{v.name}' must have dtype {t.dtype} ({t.dtype.np_dtype}), got {a.dtype}; "
+                         f"convert it with .astype(np.{t.dtype.np_dtype.name})")
+    if a.ndim != t.rank:
+        raise InputError(f"input '{v.name}' must have rank {t.rank} ({t}), got shape {a.shape}")
+    return a
+
+
+def _check_static(v: Value, a: np.ndarray) -> None:
+    for axis, (want, got) in enumerate(zip(v.type.shape, a.shape)):
+        if isinstance(want, int) and want != got:
+            raise InputError(f"input '{v.name}' must have shape {_shape(v.type)}, got {a.shape}: "
+                             f"dim {axis} is {got}, expected {want}")
+
+
+def _bind_symbols(v: Value, a: np.ndarray, bindings: dict[str, int]) -> None:
+    for axis, (want, got) in enumerate(zip(v.type.shape, a.shape)):
+        if not isinstance(want, sympy.Symbol):
+            continue
+        name = want.name
+        if got < 1:
+            raise InputError(f"input '{v.name}': dim {axis} ({name}) must be >= 1, got {got}")
+        if name in bindings and bindings[name] != got:
+            raise InputError(f"input '{v.name}': dim {axis} is {name} = {got}, but an earlier input "
+                             f"bound {name} = {bindings[name]}")
+        bindings[name] = got
+
+
+def _check_expressions(v: Value, a: np.ndarray, bindings: dict[str, int]) -> None:
+    for axis, (want, got) in enumerate(zip(v.type.shape, a.shape)):
+        if isinstance(want, int) or isinstance(want, sympy.Symbol):
+            continue
+        value = _solve_or_eval(want, got, bindings)
+        if value != got:
+            raise InputError(f"input '{v.name}': dim {axis} must be {dim_str(want)} = {value} "
+                             f"(with {_fmt(bindings)}), got {got}")
+
+
+def _solve_or_eval(expr: sympy.Expr, got: int, bindings: dict[str, int]) -> int:
+    """Evaluate ``expr``; if one symbol in it is still unbound, solve ``expr == got`` for it."""
+    subs = {s: bindings[s.name] for s in expr.free_symbols if s.name in bindings}
+    e = expr.subs(subs)
+    free = list(e.free_symbols)
+    if not free:
+        return int(e)
+    if len(free) == 1:
+        sols = [s for s in sympy.solve(sympy.Eq(e, got), free[0]) if s.is_Integer and s > 0]
+        if len(sols) == 1:
+            bindings[free[0].name] = int(sols[0])
+            return got
+    raise InputError(f"cannot determine {', '.join(sorted(s.name for s in free))} from a dim of size {got} "
+                     f"({dim_str(expr)}); give it by another input whose dim is the bare symbol")
+
+
+def output_shape(t: TensorType, bindings: dict[str, int]) -> tuple[int, ...]:
+    """The concrete shape of a type once its symbols are bound."""
+    out = []
+    for d in t.shape:
+        if isinstance(d, int):
+            out.append(d)
+            continue
+        v = d.subs({s: bindings[s.name] for s in d.free_symbols})
+        out.append(int(v))
+    return tuple(out)
+
+
+def _shape(t: TensorType) -> str:
+    return "[" + ", ".join(dim_str(d) for d in t.shape) + "]"
+
+
+def _fmt(bindings: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(bindings.items())) or "no symbols bound"

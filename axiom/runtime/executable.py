@@ -1,0 +1,72 @@
+"""Executable: a compiled model you call like a function, with checked inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from axiom.ir.errors import AxiomError
+from axiom.ir.graph import Graph
+from axiom.runtime.checks import bind_inputs, output_shape
+from axiom.runtime.torch_interop import from_torch, is_torch_tensor, to_torch
+
+RunFn = Callable[[list[np.ndarray], dict[str, int]], list[np.ndarray]]
+
+
+@dataclass
+class Executable:
+    """A graph lowered by one backend. Call it with numpy arrays or torch tensors.
+
+    ``.ir`` is the final IR, ``.as_text()`` its text form, ``.passes`` the passes that ran and
+    ``.properties`` the status of every declared property.
+    """
+
+    ir: Graph
+    backend: str
+    run: RunFn
+    passes: list[str] = field(default_factory=list)
+    properties: list[Any] = field(default_factory=list)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        args = self._positional(args, kwargs)
+        use_torch = any(is_torch_tensor(a) for a in args)
+        arrays, bindings = bind_inputs(self.ir.inputs, [from_torch(a) for a in args])
+        outs = self.run(arrays, bindings)
+        self._check_outputs(outs, bindings)
+        if use_torch:
+            outs = [to_torch(o) for o in outs]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _positional(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
+        if not kwargs:
+            return list(args)
+        names = [v.name for v in self.ir.inputs]
+        unknown = sorted(set(kwargs) - set(names))
+        if unknown:
+            raise TypeError(f"unknown input(s) {unknown}; the inputs are {names}")
+        out = list(args)
+        for name in names[len(args):]:
+            if name not in kwargs:
+                raise TypeError(f"missing input '{name}'")
+            out.append(kwargs[name])
+        return out
+
+    def _check_outputs(self, outs: list[np.ndarray], bindings: dict[str, int]) -> None:
+        for i, (v, o) in enumerate(zip(self.ir.outputs, outs)):
+            want = output_shape(v.type, bindings)
+            if o.shape != want or o.dtype != v.type.dtype.np_dtype:
+                raise AxiomError(f"backend '{self.backend}' returned output {i} as {o.dtype}{list(o.shape)}, "
+                                 f"expected {v.type.dtype.np_dtype}{list(want)}: this is a backend bug")
+
+    def as_text(self, **options: Any) -> str:
+        from axiom.ir.printer import print_graph
+
+        return print_graph(self.ir, **options)
+
+    def __repr__(self) -> str:
+        sig = ", ".join(f"{v.name}: {v.type}" for v in self.ir.inputs)
+        outs = ", ".join(str(v.type) for v in self.ir.outputs)
+        return f"<Executable @{self.ir.name}({sig}) -> ({outs}) on {self.backend}>"

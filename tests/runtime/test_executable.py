@@ -1,0 +1,67 @@
+"""Executable: compile a graph, call it with numpy and torch, read its IR."""
+
+import numpy as np
+import pytest
+
+from axiom.api import compile as axiom_compile
+from axiom.ir import Builder, Graph, InputError, TensorType, sym
+from axiom.ir.printer import print_graph
+
+N = sym("N")
+
+
+def _mlp_graph() -> Graph:
+    rng = np.random.default_rng(0)
+    g = Graph("affine")
+    x = g.add_input("x", TensorType("f32", [N, 3]))
+    b = Builder(g)
+    w = b.constant(rng.standard_normal((3,)).astype(np.float32), "w")
+    g.set_outputs([b.tanh(b.mul(x, w)), b.relu(x)])
+    return g
+
+
+def test_runs_at_two_batch_sizes_against_numpy():
+    g = _mlp_graph()
+    exe = axiom_compile(g, backend="numpy")
+    w = g.constants["w"]
+    for n in (1, 5):
+        x = np.linspace(-2, 2, n * 3, dtype=np.float32).reshape(n, 3)
+        y, r = exe(x)
+        np.testing.assert_allclose(y, np.tanh(x * w), rtol=1e-6)
+        np.testing.assert_array_equal(r, np.maximum(x, 0))
+
+
+def test_keyword_arguments_and_errors_name_the_input():
+    exe = axiom_compile(_mlp_graph(), backend="numpy")
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(exe(x=x)[1], x)
+    with pytest.raises(TypeError, match="unknown input"):
+        exe(y=x)
+    with pytest.raises(InputError, match="input 'x' must have dtype f32"):
+        exe(x.astype(np.float64))
+
+
+def test_torch_in_torch_out():
+    torch = pytest.importorskip("torch")
+    exe = axiom_compile(_mlp_graph(), backend="numpy")
+    x = torch.randn(4, 3)
+    y, r = exe(x)
+    assert isinstance(y, torch.Tensor)
+    torch.testing.assert_close(r, torch.relu(x))
+
+
+def test_ir_and_text_and_compile_does_not_mutate():
+    g = _mlp_graph()
+    before = print_graph(g)
+    exe = axiom_compile(g, backend="best")
+    assert exe.as_text() == before
+    assert exe.ir is not g
+    assert "verify" in exe.passes
+    assert print_graph(g) == before
+
+
+def test_unknown_backend():
+    from axiom.ir import UnsupportedError
+
+    with pytest.raises(UnsupportedError, match="unknown backend 'tpu'; available: numpy"):
+        axiom_compile(_mlp_graph(), backend="tpu")
