@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Union
 
 import sympy
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 Dim = Union[int, sympy.Expr]
@@ -122,11 +123,19 @@ class _DimPrinter(StrPrinter):
         num, den = sympy.fraction(sympy.together(expr.args[0]))
         if den == 1:
             return f"floor({self._print(num)})"
-        return f"{self._wrap(num)}//{self._wrap(den)}"
+        den_text = self._print(den)
+        return f"{self._wrap(num)}//{den_text if den.is_Atom else f'({den_text})'}"
 
     def _wrap(self, e: sympy.Expr) -> str:
         s = self._print(e)
         return s if (e.is_Atom or e.is_Function) else f"({s})"
+
+    def parenthesize(self, item, level, strict=False):  # noqa: ANN001, ANN201
+        # `a//b` binds like `*`: as a factor, base or negated it needs parentheses (2*(N//2), -(N//2)).
+        if isinstance(item, sympy.floor) and level >= PRECEDENCE["Add"]:
+            text = self._print(item)
+            return f"({text})" if "//" in text else text
+        return super().parenthesize(item, level, strict)
 
 
 _PRINTER = _DimPrinter()

@@ -7,6 +7,7 @@ half-precision floats compute in f32 and round back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -50,6 +51,13 @@ def _softplus(x: np.ndarray, a) -> np.ndarray:  # noqa: ANN001
 
 
 def _clip(x: np.ndarray, a) -> np.ndarray:  # noqa: ANN001
+    if x.dtype.kind in "iu":
+        # Clamp in the integer domain (to [ceil(min), floor(max)]): through float64, big i64
+        # values would round.
+        info = np.iinfo(x.dtype)
+        lo = info.min if a.min is None else math.ceil(min(max(a.min, info.min), info.max))
+        hi = info.max if a.max is None else math.floor(min(max(a.max, info.min), info.max))
+        return np.minimum(np.maximum(x, np.asarray(lo, x.dtype)), np.asarray(hi, x.dtype))
     lo = -np.inf if a.min is None else a.min
     hi = np.inf if a.max is None else a.max
     return np.minimum(np.maximum(x, lo), hi)
@@ -96,8 +104,10 @@ _unary("clip", _clip, NUMERIC,
 
 # ---- binary -----------------------------------------------------------------------------
 def _int_div(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    safe = np.where(y == 0, 1, y)
-    q = np.abs(x) // np.abs(safe) * np.sign(x) * np.sign(safe)
+    # Take off the truncated remainder first so the floor division is exact: abs() would
+    # overflow on the most negative int.
+    safe = np.where(y == 0, 1, y).astype(y.dtype)
+    q = (x - np.fmod(x, safe)) // safe
     return np.where(y == 0, 0, q)
 
 
@@ -160,7 +170,9 @@ def _cast_reference(inputs, a):  # noqa: ANN001, ANN202
             # Truncate toward zero; NaN becomes 0 and out-of-range values saturate.
             info = np.iinfo(to)
             y = np.nan_to_num(np.trunc(x.astype(np.float64)), nan=0.0)
-            return np.clip(y, info.min, info.max).astype(to)
+            out = np.clip(y, info.min, info.max).astype(to)
+            # float64 rounds i64's max up to 2**63, which would wrap to the min: pin it.
+            return np.where(y >= info.max, np.asarray(info.max, to), out)
         return x.astype(to)
 
 

@@ -1,0 +1,1 @@
+"""Bundled example models written in the Axiom DSL (``axiom.examples.mnist``)."""

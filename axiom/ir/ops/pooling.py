@@ -1,0 +1,104 @@
+"""2-D pooling over NCHW images: max_pool2d, avg_pool2d and global_avg_pool2d.
+
+Padding is ``(top, left, bottom, right)``; ``stride=None`` means the kernel size. max_pool2d
+treats padding as -inf; avg_pool2d divides by the window's real elements, or with
+``count_include_pad`` by its elements inside the padded image (PyTorch's rule, also in ceil mode).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from axiom.ir.errors import ShapeError
+from axiom.ir.opdef import AttrSpec
+from axiom.ir.ops.common import apply_in, compute_dtype, defop, require_kind
+from axiom.ir.ops.conv_shapes import check_window_attrs, out_hw, pad_for_windows, window_taps
+from axiom.ir.types import TensorType
+
+NUMERIC = ("float", "int", "uint")
+
+
+def _require_image(op: str, x: TensorType) -> None:
+    if x.rank != 4:
+        raise ShapeError(f"{op}: needs an NCHW image of rank 4, got {x}; "
+                         "hint: add a batch dim with unsqueeze")
+
+
+def _stride(a) -> tuple[int, ...]:  # noqa: ANN001
+    return a.kernel if a.stride is None else a.stride
+
+
+def _pool_infer(op: str, kinds: tuple[str, ...]):  # noqa: ANN202
+    def infer(inputs, a):  # noqa: ANN001, ANN202
+        x = inputs[0]
+        require_kind(op, x, *kinds)
+        _require_image(op, x)
+        dilation = a.get("dilation", (1, 1))
+        check_window_attrs(op, _stride(a), a.padding, dilation, a.kernel)
+        oh, ow = out_hw(op, x.shape, a.kernel, _stride(a), a.padding, dilation, a.ceil_mode, f"input {x}")
+        return [x.with_shape((*x.shape[:2], oh, ow))]
+
+    return infer
+
+
+def _lowest(dt: np.dtype) -> float | int:
+    return -np.inf if dt.kind == "f" else np.iinfo(dt).min
+
+
+def _max_pool_reference(inputs, a):  # noqa: ANN001, ANN202
+    x = inputs[0]
+    v = x.astype(compute_dtype(x.dtype), copy=False)
+    stride = _stride(a)
+    out = out_hw("max_pool2d", v.shape, a.kernel, stride, a.padding, a.dilation, a.ceil_mode, "")
+    vp = pad_for_windows(v, a.padding, out, a.kernel, stride, a.dilation, _lowest(v.dtype))
+    return functools.reduce(np.maximum, window_taps(vp, out, a.kernel, stride, a.dilation)).astype(x.dtype)
+
+
+def _avg_pool_reference(inputs, a):  # noqa: ANN001, ANN202
+    def fn(x: np.ndarray) -> np.ndarray:
+        stride, ones = _stride(a), (1, 1)
+        out = out_hw("avg_pool2d", x.shape, a.kernel, stride, a.padding, ones, a.ceil_mode, "")
+        xp = pad_for_windows(x, a.padding, out, a.kernel, stride, ones, 0.0)
+        total = sum(window_taps(xp, out, a.kernel, stride, ones))
+        # The divisor counts the window's cells that hold data (and padding, if asked for).
+        mask = np.ones((1, 1, *x.shape[2:]), x.dtype)
+        pads = a.padding
+        if a.count_include_pad:
+            top, left, bottom, right = pads
+            mask = np.pad(mask, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=1)
+            pads = (0, 0, 0, 0)
+        mask = pad_for_windows(mask, pads, out, a.kernel, stride, ones, 0.0)
+        return total / sum(window_taps(mask, out, a.kernel, stride, ones))
+
+    return apply_in(fn, inputs[0].dtype, inputs[0])
+
+
+WINDOW = {
+    "kernel": AttrSpec("ints", doc="(kh, kw)"),
+    "stride": AttrSpec("ints", None, optional=True, doc="(sh, sw); None: the kernel"),
+    "padding": AttrSpec("ints", (0, 0, 0, 0), doc="(top, left, bottom, right)"),
+}
+
+defop("max_pool2d", _pool_infer("max_pool2d", NUMERIC), _max_pool_reference,
+      attrs={**WINDOW, "dilation": AttrSpec("ints", (1, 1)), "ceil_mode": AttrSpec("bool", False)},
+      doc="Largest element of each window; padding counts as -inf.")
+defop("avg_pool2d", _pool_infer("avg_pool2d", ("float",)), _avg_pool_reference,
+      attrs={**WINDOW, "ceil_mode": AttrSpec("bool", False),
+             "count_include_pad": AttrSpec("bool", False, doc="divide by padded cells too")},
+      doc="Mean of each window, over its real cells (or its padded cells with count_include_pad).")
+
+
+# ---- global_avg_pool2d --------------------------------------------------------------------
+def _global_infer(inputs, a):  # noqa: ANN001, ANN202
+    x = inputs[0]
+    require_kind("global_avg_pool2d", x, "float")
+    _require_image("global_avg_pool2d", x)
+    return [x.with_shape((*x.shape[:2], 1, 1))]
+
+
+defop("global_avg_pool2d", _global_infer,
+      lambda i, a: apply_in(lambda v: v.mean(axis=(2, 3), keepdims=True), i[0].dtype, i[0]),
+      decompose=lambda b, inputs, a: [b.op("mean", inputs[0], axes=(2, 3), keepdims=True)],
+      doc="Mean over H and W of an NCHW image, keeping them as size-1 dims: [N, C, 1, 1].")
