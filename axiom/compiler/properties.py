@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from axiom.ir.graph import Graph, PropertyDecl
+from axiom.ir.printer import name_values
 
 
 @dataclass(frozen=True)
@@ -17,9 +18,10 @@ class PropertyResult:
     decl: PropertyDecl
     status: str
     detail: str = ""
+    args_text: str = ""  # the arguments as the IR text names them, e.g. "%19"
 
     def __str__(self) -> str:
-        args = ", ".join(f"%{v.name or '?'}" for v in self.decl.args)
+        args = self.args_text or ", ".join(f"%{v.name or '?'}" for v in self.decl.args)
         params = ", ".join(f"{k}={v}" for k, v in self.decl.params.items())
         where = f" at {self.decl.loc}" if self.decl.loc else ""
         text = f"{self.decl.kind} {self.decl.name}({args}{', ' + params if params else ''}){where}: {self.status}"
@@ -28,5 +30,7 @@ class PropertyResult:
 
 def check_properties(graph: Graph) -> list[PropertyResult]:
     """Report every declared property; none can be checked before the proof passes exist."""
-    return [PropertyResult(p, "unchecked", "no proof pass is in this build's pipeline")
+    names = name_values(graph)
+    return [PropertyResult(p, "unchecked", "no proof pass is in this build's pipeline",
+                           ", ".join(f"%{names[id(v)]}" for v in p.args))
             for p in graph.properties]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from axiom.ir.errors import AxiomError, ShapeError
+from axiom.ir.errors import AttributeError_, AxiomError, ShapeError
 from axiom.ir.opdef import Attrs, OpDef, get_op
 from axiom.ir.types import TensorType
 
@@ -88,7 +88,10 @@ class Node:
                  result_names: Sequence[str | None] | None = None) -> None:
         self.op = get_op(op) if isinstance(op, str) else op
         self.loc = loc
-        self.attrs = attrs if isinstance(attrs, Attrs) else self.op.make_attrs(attrs or {})
+        try:
+            self.attrs = attrs if isinstance(attrs, Attrs) else self.op.make_attrs(attrs or {})
+        except AttributeError_ as exc:
+            raise AttributeError_(f"{exc}{self._where()}") from None
         self.inputs: list[Value] = list(inputs)
         types = self._result_types(result_types)
         names = list(result_names or [None] * len(types))
@@ -103,9 +106,9 @@ class Node:
             return list(given)
         try:
             inferred = self.op.infer_types([v.type for v in self.inputs], self.attrs)
-        except ShapeError as exc:
+        except (ShapeError, AttributeError_) as exc:
             types = ", ".join(str(v.type) for v in self.inputs)
-            raise ShapeError(f"{exc}{self._where()}\n  operand types: ({types})") from None
+            raise type(exc)(f"{exc}{self._where()}\n  operand types: ({types})") from None
         if given is not None:
             for want, got in zip(inferred, given):
                 if want != got:

@@ -7,6 +7,7 @@ what was expected; type errors from an op's rule are reported at the line of the
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import re
@@ -26,6 +27,11 @@ from axiom.ir.types import TensorType
 Weights = str | os.PathLike[str] | Mapping[str, np.ndarray] | None
 _DTYPE_NAMES = {d.name for d in ALL_DTYPES}
 _RULE_ERRORS = (AxiomError, ValueError, TypeError, IndexError)
+# Simplifying a symbolic dim costs milliseconds in sympy; the same dims and types recur on
+# every line, so their parses are memoised (they are immutable).
+_CACHE_SIZE = 1 << 14
+_parse_dim = functools.lru_cache(maxsize=_CACHE_SIZE)(parse_dim)
+_TYPES: dict[tuple[str, str], TensorType] = {}
 
 
 def parse_graph(text: str, weights: Weights = None) -> Graph:
@@ -388,7 +394,7 @@ class _Parser:
         if text in _DTYPE_NAMES:
             return dtype_from_name(text)
         try:
-            return parse_dim(text)
+            return _parse_dim(text)
         except (ValueError, TypeError):
             raise c.error(f"cannot read value {text!r}: expected a number, true/false/none, a string, "
                           "a list, a dtype or a dim expression", pos) from None
@@ -402,7 +408,17 @@ class _Parser:
             raise c.error(str(exc), pos) from None
         if not c.peek("["):
             raise c.error(f"expected '[' and the shape after dtype {name}, found {c.found()}")
-        return TensorType(dtype, self.dims(c))
+        start = c.here()
+        end = c.text.find("]", start)
+        key = (name, c.text[start:end + 1])
+        cached = _TYPES.get(key) if end >= 0 else None
+        if cached is not None:
+            c.pos = end + 1
+            return cached
+        t = TensorType(dtype, self.dims(c))
+        if len(_TYPES) < _CACHE_SIZE:
+            _TYPES[key] = t
+        return t
 
     def dims(self, c: _Cursor) -> list[Any]:
         c.expect("[", "expected '['")
@@ -414,7 +430,7 @@ class _Parser:
             if not text:
                 raise c.error(f"expected a dimension, found {c.found()}")
             try:
-                out.append(parse_dim(text))
+                out.append(_parse_dim(text))
             except (ValueError, TypeError) as exc:
                 raise c.error(f"invalid dimension {text!r}: {exc}", pos) from None
             if c.accept("]"):

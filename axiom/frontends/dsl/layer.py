@@ -58,11 +58,11 @@ class Layer(abc.ABC):
 
     def error(self, x: Tensor, message: str) -> ShapeError:
         """A ShapeError at the user's line naming this layer (and where it was made, when elsewhere)."""
-        where = self.defined_at
-        made = ""
-        if where.file is not None:
-            made = f" (layer made at {where.file}:{where.line})"
-        return x.trace.error(f"{self!r}{made}: {message}")
+        made, here = self.defined_at, user_site()
+        note = ""
+        if made.file is not None and (made.file, made.line) != (here.file, here.line):
+            note = f" (layer made at {made.file}:{made.line})"
+        return x.trace.error(f"{self!r}{note}: {message}", here)
 
     def require_rank(self, x: Tensor, rank: int, layout: str) -> None:
         if x.ndim != rank:

@@ -131,6 +131,7 @@ def trace_function(fn: Callable[..., Any], seed: int, name: str | None = None) -
     """Run ``fn`` once on symbolic inputs built from its annotations; the trace holds the graph."""
     site = def_site(fn)
     fname = getattr(fn, "__name__", "model")
+    fname = fname if fname.isidentifier() else "model"  # a lambda's "<lambda>" is no graph name
     try:
         sig = inspect.signature(fn, eval_str=True)
     except (NameError, TypeError, SyntaxError) as exc:

@@ -150,6 +150,8 @@ class Tensor:
         return NotImplemented
 
     def __ror__(self, o: Any) -> Tensor:
+        if callable(o):
+            raise TypeError(f"{o!r} | tensor: a pipeline reads left to right, write tensor | {o!r}")
         return self._op("logical_or", o, self)
 
     # ---- methods ------------------------------------------------------------------------

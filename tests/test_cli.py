@@ -1,0 +1,73 @@
+"""The `axiom` command: dump, run, ops, demo, and its error path."""
+
+import numpy as np
+import pytest
+
+from axiom.cli import main, ops_table
+from axiom.ir import all_ops
+
+AFFINE = """graph @affine(%x: f32[N, 3]) -> (f32[N, 3]) {
+  %w = const {name = "w"} dense<[0.5, -1.0, 2.0]> : f32[3]
+  %0 = mul(%x, %w) : f32[N, 3]
+  %1 = tanh(%0) : f32[N, 3]
+  return %1
+}"""
+
+
+@pytest.fixture
+def affine(tmp_path):
+    path = tmp_path / "affine.axir"
+    path.write_text(AFFINE + "\n")
+    return path
+
+
+def test_dump_axir_is_identity(affine, capsys):
+    assert main(["dump", str(affine)]) == 0
+    assert capsys.readouterr().out.strip() == AFFINE
+
+
+def test_run_with_given_input(affine, tmp_path, capsys):
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["run", str(affine), "--input", f"x={tmp_path / 'x.npy'}"]) == 0
+    out = capsys.readouterr().out
+    assert "%1: float32[2, 3]" in out
+    expected = np.tanh(x * np.array([0.5, -1.0, 2.0], np.float32))
+    assert f"{expected[0, 2]:.5f}" in out
+
+
+def test_run_random_with_dim(affine, capsys):
+    assert main(["run", str(affine), "--dim", "N=5"]) == 0
+    assert "float32[5, 3]" in capsys.readouterr().out
+
+
+def test_dump_dsl_model(capsys):
+    assert main(["dump", "axiom/examples/mnist.py:mnist"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("graph @mnist(%x: f32[N, 1, 28, 28]) -> (f32[N, 10])")
+    assert "ensure valid_probabilities" in out
+
+
+def test_ops_table_lists_every_op(capsys):
+    assert main(["ops"]) == 0
+    out = capsys.readouterr().out
+    names = {line.split()[0] for line in out.splitlines()[2:]}
+    assert names == {op.name for op in all_ops()}
+    assert ops_table().splitlines()[0].split() == ["op", "reference", "decompose", "llvm", "cuda", "interval"]
+
+
+def test_errors_are_reported_not_raised(tmp_path, capsys):
+    bad = tmp_path / "bad.axir"
+    bad.write_text("graph @g(%x: f32[2]) -> (f32[2]) {\n  %0 = frobnicate(%x) : f32[2]\n  return %0\n}\n")
+    assert main(["dump", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "axiom: error:" in err and "2:" in err and "frobnicate" in err
+    assert main(["dump", str(tmp_path / "missing.axir")]) == 1
+
+
+def test_demo_prints_every_stage(capsys):
+    assert main(["demo", "--backend", "numpy"]) == 0
+    out = capsys.readouterr().out
+    for part in ("== IR", "graph @mnist", "== passes run: verify", "valid_probabilities",
+                 "unchecked", "row sum 1.000000"):
+        assert part in out
