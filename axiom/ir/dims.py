@@ -95,6 +95,9 @@ def as_dim(d: object) -> Dim:
             return as_dim(int(e))
         if e.is_number:
             raise ValueError(f"dimension {d} is not an integer")
+        if not e.is_integer:
+            raise ValueError(f"dimension {d} is not an integer for every value of its symbols; "
+                             "use // for floor division")
         return e
     raise TypeError(f"cannot use {d!r} ({type(d).__name__}) as a dimension")
 

@@ -212,23 +212,29 @@ class Graph:
         self.outputs = list(values)
 
     # ---- mutation -----------------------------------------------------------------
-    def replace_all_uses(self, old: Value, new: Value) -> None:
-        """Make every user of ``old`` (nodes, outputs, properties) use ``new``."""
+    def replace_all_uses(self, old: Value, new: Value, exclude: Node | None = None) -> None:
+        """Make every user of ``old`` (nodes, outputs, properties) use ``new``.
+
+        ``exclude`` keeps one node reading ``old``: replacing ``x`` by ``f(x)`` excludes f's node.
+        """
         if old is new:
             return
         for node, i in list(old.uses):
-            node.set_input(i, new)
+            if node is not exclude:
+                node.set_input(i, new)
         self.outputs = [new if v is old else v for v in self.outputs]
         for p in self.properties:
             p.args = [new if v is old else v for v in p.args]
 
     def erase(self, node: Node) -> None:
-        """Remove ``node``; its results must be unused."""
+        """Remove ``node``; its results must be unused (by nodes, outputs and properties)."""
+        index = self._index(node)  # before any change: a stray node leaves everything intact
+        read = [*self.outputs, *(v for p in self.properties for v in p.args)]
         for r in node.results:
-            if r.uses or any(r is o for o in self.outputs):
+            if r.uses or any(r is o for o in read):
                 raise AxiomError(f"cannot erase {node.op.name}: result %{r.name or '?'} is still used")
         node.drop_inputs()
-        self.nodes.pop(self._index(node))
+        self.nodes.pop(index)
 
     def _index(self, node: Node) -> int:
         for i, n in enumerate(self.nodes):

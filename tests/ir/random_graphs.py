@@ -16,8 +16,21 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from axiom.ir import ALL_DTYPES, Attrs, DType, Graph, Loc, Node, PropertyDecl, TensorType, Value, all_ops
+from axiom.ir import (
+    ALL_DTYPES,
+    Attrs,
+    DType,
+    Graph,
+    Loc,
+    Node,
+    PropertyDecl,
+    TensorType,
+    Value,
+    all_ops,
+    get_op,
+)
 from axiom.ir.dims import as_dim, sym
+from axiom.ir.opdef import has_op
 
 OP_TRAITS = {"elementwise", "reduction", "shape"}
 _RESERVED = {"floor", "ceiling", "Max", "Min", "Mod"}
@@ -164,14 +177,15 @@ class _Builder:
         dtype = first.dtype if self.draw(st.integers(0, 3)) else self.draw(dtypes)
         return self.add_input(TensorType(dtype, dims))
 
-    def try_node(self, op: Any) -> None:
+    def try_node(self, op: Any, first: Value | None = None, chosen: dict[str, Any] | None = None) -> None:
         draw = self.draw
-        first = draw(st.sampled_from(self.pool))
+        first = first or draw(st.sampled_from(self.pool))
         count = op.min_inputs if op.max_inputs == op.min_inputs else draw(st.integers(op.min_inputs, 3))
         inputs = [first] + [self.operand_like(first) for _ in range(count - 1)]
-        chosen: dict[str, Any] = {}
-        for name in sorted(op.attrs):
-            chosen[name] = _attr(draw, name, op.attrs[name], first, chosen)
+        if chosen is None:
+            chosen = {}
+            for name in sorted(op.attrs):
+                chosen[name] = _attr(draw, name, op.attrs[name], first, chosen)
         try:
             attrs = op.make_attrs(chosen)
             n = op.results_for(attrs)
@@ -182,6 +196,19 @@ class _Builder:
         self.graph.append(node)
         self.pool.extend(node.results)
         self.names.extend(r.name for r in node.results if r.name)
+
+    def add_split(self) -> None:
+        """A multi-result split along a static dim (the op set decides whether split exists)."""
+        if not has_op("split"):
+            return
+        static = [(v, i) for v in self.pool for i, d in enumerate(v.shape) if isinstance(d, int) and d > 0]
+        if not static:
+            return
+        x, axis = self.draw(st.sampled_from(static))
+        dim = x.shape[axis]
+        cuts = sorted(self.draw(st.lists(st.integers(0, dim), min_size=1, max_size=3)))
+        sizes = [b - a for a, b in zip([0, *cuts], [*cuts, dim], strict=True)]
+        self.try_node(get_op("split"), x, {"axis": axis, "sizes": sizes})
 
     def add_property(self) -> None:
         draw = self.draw
@@ -209,10 +236,13 @@ def graphs(draw: Any, max_nodes: int = 8, max_constants: int = 3) -> Graph:
     for _ in range(draw(st.integers(0, max_constants))):
         b.add_constant()
     ops = candidate_ops()
+    rnd = draw(st.randoms(use_true_random=False))  # uniform over ops (sampled_from favours the first)
     for _ in range(draw(st.integers(0, max_nodes)) * 3):
         if len(b.graph.nodes) >= max_nodes + max_constants:
             break
-        b.try_node(draw(st.sampled_from(ops)))
+        b.try_node(rnd.choice(ops))
+    for _ in range(draw(st.integers(0, 2))):
+        b.add_split()
     for _ in range(draw(st.integers(0, 2))):
         b.add_property()
     b.graph.set_outputs(draw(st.lists(st.sampled_from(b.pool), min_size=1, max_size=3)))

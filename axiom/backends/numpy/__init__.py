@@ -28,6 +28,6 @@ def lower(graph: Graph):  # noqa: ANN201 - returns the runtime's RunFn
                          "parse it with weights=... or load its parameters")
 
     def run(arrays: list[np.ndarray], bindings: dict[str, int]) -> list[np.ndarray]:
-        return run_graph(graph, arrays)
+        return run_graph(graph, arrays, bindings)
 
     return run

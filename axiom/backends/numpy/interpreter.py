@@ -5,20 +5,28 @@ It is the oracle every other backend is tested against, and constant folding use
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import sympy
 
+from axiom.ir.dims import evaluate_dim
 from axiom.ir.errors import AxiomError
 from axiom.ir.graph import Graph, Node, Value
+from axiom.ir.opdef import Attrs
 
 
 class EvaluationError(AxiomError):
     """An op's reference failed on concrete values (e.g. an index out of range)."""
 
 
-def evaluate_node(graph: Graph, node: Node, args: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """The results of one node on concrete inputs, cast to the result types' dtypes."""
+def evaluate_node(graph: Graph, node: Node, args: Sequence[np.ndarray],
+                  bindings: Mapping[str, int] | None = None) -> list[np.ndarray]:
+    """The results of one node on concrete inputs, cast to the result types' dtypes.
+
+    ``bindings`` gives the symbols' values, so that symbolic ``dims`` attributes (a reshape to
+    ``[N, M, 4]``) become concrete before the op's reference sees them.
+    """
     if node.op.name == "const":
         name = node.attrs["name"]
         if name not in graph.constants:
@@ -26,7 +34,7 @@ def evaluate_node(graph: Graph, node: Node, args: Sequence[np.ndarray]) -> list[
                                   "constants elided); load its weights before running")
         return [graph.constants[name]]
     try:
-        outs = node.op.evaluate(list(args), node.attrs)
+        outs = node.op.evaluate(list(args), _concrete_attrs(node, bindings or {}))
     except AxiomError:
         raise
     except Exception as exc:  # the reference raised: say which node and why
@@ -35,12 +43,18 @@ def evaluate_node(graph: Graph, node: Node, args: Sequence[np.ndarray]) -> list[
     return [np.asarray(o).astype(r.type.dtype.np_dtype, copy=False) for o, r in zip(outs, node.results)]
 
 
-def run_graph(graph: Graph, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Evaluate ``graph`` on concrete ``inputs`` (already checked) and return its outputs."""
-    env: dict[int, np.ndarray] = {id(v): a for v, a in zip(graph.inputs, inputs)}
+def run_graph(graph: Graph, inputs: Sequence[np.ndarray],
+              bindings: Mapping[str, int] | None = None) -> list[np.ndarray]:
+    """Evaluate ``graph`` on concrete ``inputs`` (already checked) and return its outputs.
+
+    Symbols are bound from the inputs' shapes where a dim is a bare symbol; ``bindings``
+    adds the rest (the runtime's checks solve expression dims).
+    """
+    env: dict[int, np.ndarray] = {id(v): a for v, a in zip(graph.inputs, inputs, strict=True)}
+    symbols = {**_bind_from_inputs(graph, inputs), **(bindings or {})}
     remaining = _last_uses(graph)
     for node in graph.nodes:
-        outs = evaluate_node(graph, node, [env[id(v)] for v in node.inputs])
+        outs = evaluate_node(graph, node, [env[id(v)] for v in node.inputs], symbols)
         for r, o in zip(node.results, outs):
             env[id(r)] = o
         for v in node.inputs:  # free what no later node reads
@@ -48,6 +62,30 @@ def run_graph(graph: Graph, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
             if remaining[id(v)] == 0:
                 env.pop(id(v), None)
     return [env[id(v)] for v in graph.outputs]
+
+
+def _bind_from_inputs(graph: Graph, inputs: Sequence[np.ndarray]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v, a in zip(graph.inputs, inputs, strict=True):
+        for d, n in zip(v.type.shape, np.shape(a), strict=False):
+            if isinstance(d, sympy.Symbol):
+                out[d.name] = int(n)
+    return out
+
+
+def _concrete_attrs(node: Node, bindings: Mapping[str, int]) -> Attrs:
+    """The node's attributes with every symbolic dim in a ``dims`` attribute evaluated."""
+    changes = {}
+    for name, spec in node.op.attrs.items():
+        value = node.attrs.get(name)
+        if spec.kind != "dims" or value is None or all(isinstance(d, int) for d in value):
+            continue
+        try:
+            changes[name] = tuple(evaluate_dim(d, dict(bindings)) for d in value)
+        except KeyError as exc:
+            raise EvaluationError(f"{node.op.name}: attribute '{name}' uses symbol {exc.args[0]}, "
+                                  "which no graph input binds") from None
+    return node.attrs.replace(**changes) if changes else node.attrs
 
 
 def _last_uses(graph: Graph) -> dict[int, int]:

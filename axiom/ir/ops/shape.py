@@ -5,7 +5,9 @@ Type rules work on symbolic dims and only accept what they can prove (a reshape 
 ``f32[N, 64, 7, 7]`` to ``[N, 3136]`` is fine, one to ``[M, 3136]`` is not). Slice follows
 ONNX: negative indices count from the end, bounds clamp, and |bounds| >= 2**62 mean "to the
 end" (dims are assumed smaller). References that need a symbolic target shape (reshape,
-expand) solve its symbols from the input array where the equations allow it.
+expand) solve its symbols from the input array where the equations allow it. squeeze
+without axes drops the dims that are statically 1 (its reference drops every 1 it sees, so
+give axes when a symbolic dim may be 1 at run time).
 """
 
 from __future__ import annotations
@@ -120,11 +122,6 @@ def _flatten_ref(inputs, a):  # noqa: ANN001, ANN202
     return x.reshape(int(np.prod(x.shape[:axis])), int(np.prod(x.shape[axis:])))
 
 
-def _flatten_decompose(b, inputs, a):  # noqa: ANN001, ANN202
-    x = inputs[0]
-    return [b.op("reshape", x, shape=_flatten_infer([x.type], a)[0].shape)]
-
-
 def _perm(x: TensorType, perm: Sequence[int] | None) -> list[int]:
     if perm is None:
         return list(range(x.rank))[::-1]
@@ -182,6 +179,8 @@ def _unsqueeze_ref(inputs, a):  # noqa: ANN001, ANN202
 
 
 def _to_reshape(infer):  # noqa: ANN001, ANN202
+    """A decomposition into one reshape to the shape ``infer`` gives."""
+
     def decompose(b, inputs, a):  # noqa: ANN001, ANN202
         x = inputs[0]
         return [b.op("reshape", x, shape=infer([x.type], a)[0].shape)]
@@ -344,12 +343,11 @@ def _gather_ref(inputs, a):  # noqa: ANN001, ANN202
     x, idx = inputs
     axis = a.axis % x.ndim
     d = x.shape[axis]
-    idx = idx.astype(np.int64)
     bad = (idx < -d) | (idx >= d)
     if bad.any():
         raise IndexError(f"gather: index {int(idx[bad].flat[0])} is out of range for axis {axis} "
                          f"of size {d} (valid: {-d}..{d - 1})")
-    return np.take(x, np.where(idx < 0, idx + d, idx), axis=axis)
+    return np.take(x, idx.astype(np.int64), axis=axis)  # np.take wraps negative indices
 
 
 # ---- pad --------------------------------------------------------------------------------
@@ -403,7 +401,7 @@ defop("transpose", _transpose_infer, _transpose_ref,
       attrs={"perm": AttrSpec("ints", None, optional=True, doc="None reverses the axes")},
       traits=TRAITS, doc="Permute the axes: result axis i is input axis perm[i].")
 defop("flatten", _flatten_infer, _flatten_ref, attrs={"axis": AttrSpec("int", 1)},
-      decompose=_flatten_decompose, traits=TRAITS,
+      decompose=_to_reshape(_flatten_infer), traits=TRAITS,
       doc="2-D view [prod(shape[:axis]), prod(shape[axis:])], as ONNX Flatten.")
 defop("squeeze", _squeeze_infer, _squeeze_ref,
       attrs={"axes": AttrSpec("ints", None, optional=True, doc="None drops every static 1")},
