@@ -164,7 +164,24 @@ def free_symbols(dims: Iterable[Dim]) -> set[sympy.Symbol]:
 
 
 def _sign_of_difference(a: Dim, b: Dim) -> sympy.Expr:
-    return sympy.simplify(sympy.Integer(a) - b if isinstance(a, int) else a - b)
+    diff = sympy.simplify(sympy.Integer(a) - b if isinstance(a, int) else a - b)
+    if diff.is_number or not diff.has(sympy.floor):
+        return diff
+    # sympy does not see floor(x) + k == floor(x + k) for integer k: fold such terms first.
+    return sympy.simplify(_fold_into_floor(sympy.sympify(a)) - _fold_into_floor(sympy.sympify(b)))
+
+
+def _fold_into_floor(e: sympy.Expr) -> sympy.Expr:
+    """Rewrite ``floor(x) + k`` as ``floor(x + k)`` wherever ``k`` is integer-valued (an identity)."""
+    if not e.args:
+        return e
+    args = [_fold_into_floor(a) for a in e.args]
+    if e.is_Add:
+        floors = [a for a in args if isinstance(a, sympy.floor)]
+        rest = [a for a in args if not isinstance(a, sympy.floor)]
+        if len(floors) == 1 and all(r.is_integer for r in rest):
+            return sympy.floor(sympy.expand(floors[0].args[0] + sympy.Add(*rest)))
+    return e.func(*args)
 
 
 def dim_eq(a: Dim, b: Dim) -> Truth:

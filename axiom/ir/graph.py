@@ -93,11 +93,20 @@ class Node:
         except AttributeError_ as exc:
             raise AttributeError_(f"{exc}{self._where()}") from None
         self.inputs: list[Value] = list(inputs)
+        if self.op.resolve is not None:
+            self.attrs = self._resolved_attrs()
         types = self._result_types(result_types)
         names = list(result_names or [None] * len(types))
         self.results = [Value(t, self, i, n) for i, (t, n) in enumerate(zip(types, names))]
         for i, v in enumerate(self.inputs):
             v.uses.append((self, i))
+
+    def _resolved_attrs(self) -> Attrs:
+        try:
+            return self.op.resolve([v.type for v in self.inputs], self.attrs)  # type: ignore[misc]
+        except (ShapeError, AttributeError_) as exc:
+            types = ", ".join(str(v.type) for v in self.inputs)
+            raise type(exc)(f"{exc}{self._where()}\n  operand types: ({types})") from None
 
     def _result_types(self, given: Sequence[TensorType] | None) -> list[TensorType]:
         if "explicit_type" in self.op.traits:

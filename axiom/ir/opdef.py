@@ -142,6 +142,7 @@ class Attrs(Mapping[str, Any]):
 InferFn = Callable[[Sequence[TensorType], Attrs], Sequence[TensorType]]
 ReferenceFn = Callable[[Sequence[np.ndarray], Attrs], Any]
 DecomposeFn = Callable[["Builder", Sequence["Value"], Attrs], Sequence["Value"]]
+ResolveFn = Callable[[Sequence[TensorType], Attrs], Attrs]
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,6 +157,9 @@ class OpDef:
     attrs: Mapping[str, AttrSpec] = field(default_factory=dict)
     num_results: int | Callable[[Attrs], int] = 1
     decompose: DecomposeFn | None = None
+    # Makes defaults that depend on the operand types explicit (squeeze's axes=None becomes
+    # the static-1 axes), so the reference never has to guess what the type rule decided.
+    resolve: ResolveFn | None = None
     traits: frozenset[str] = frozenset()
     doc: str = ""
 

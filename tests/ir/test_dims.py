@@ -244,3 +244,12 @@ def test_small_helpers():
         normalize_axis(3, 3)
     with pytest.raises(ValueError, match="out of range"):
         normalize_axis(-4, 3)
+
+
+def test_floor_with_integer_offsets_is_proved_equal():
+    from axiom.ir.dims import dim_eq, parse_dim
+
+    assert dim_eq(parse_dim("(H + 1)//2"), parse_dim("(H - 1)//2 + 1")).proved
+    assert dim_eq(parse_dim("(H - 3)//2 + 1"), parse_dim("(H - 1)//2")).proved
+    assert dim_eq(parse_dim("(H + 2*N)//2"), parse_dim("H//2 + N")).proved
+    assert dim_eq(parse_dim("(H + 1)//2"), parse_dim("H//2")).unknown  # equal only for even H

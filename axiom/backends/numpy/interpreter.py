@@ -55,13 +55,32 @@ def run_graph(graph: Graph, inputs: Sequence[np.ndarray],
     remaining = _last_uses(graph)
     for node in graph.nodes:
         outs = evaluate_node(graph, node, [env[id(v)] for v in node.inputs], symbols)
-        for r, o in zip(node.results, outs):
+        for r, o in zip(node.results, outs, strict=True):
+            _check_shape(node, r, o, symbols)
             env[id(r)] = o
         for v in node.inputs:  # free what no later node reads
             remaining[id(v)] -= 1
             if remaining[id(v)] == 0:
                 env.pop(id(v), None)
     return [env[id(v)] for v in graph.outputs]
+
+
+def _check_shape(node: Node, result: Value, array: np.ndarray, symbols: Mapping[str, int]) -> None:
+    """A reference whose result disagrees with the node's type is caught at that node."""
+    want = result.type.shape
+    ok = len(want) == array.ndim
+    for d, n in zip(want, array.shape, strict=False):
+        if not ok:
+            break
+        try:
+            ok = evaluate_dim(d, dict(symbols)) == n
+        except KeyError:  # a symbol no input binds: nothing to compare against
+            continue
+    if not ok:
+        where = f" at {node.loc}" if node.loc else ""
+        raise EvaluationError(f"{node.op.name}{where} produced shape {list(array.shape)}, but its type is "
+                              f"{result.type} (with {dict(symbols)}): the op's reference and type rule "
+                              "disagree for these inputs")
 
 
 def _bind_from_inputs(graph: Graph, inputs: Sequence[np.ndarray]) -> dict[str, int]:

@@ -22,7 +22,7 @@ from axiom.frontends.dsl.locations import ParamError, Site, TraceError, site_of
 from axiom.frontends.dsl.tensor import Tensor, TensorSpec
 from axiom.frontends.dsl.trace import Trace, tracing
 from axiom.ir.dims import dims_equal
-from axiom.ir.errors import InputError, ShapeError
+from axiom.ir.errors import ShapeError
 from axiom.ir.graph import Graph, PropertyDecl
 from axiom.ir.types import TensorType
 
@@ -40,6 +40,7 @@ class Model:
         trace = trace_function(fn, seed, name)
         self.graph: Graph = trace.graph
         self.param_names: tuple[str, ...] = tuple(trace.param_names)
+        self._executable: Any = None  # compiled on the first call, dropped by load_params
         functools.update_wrapper(self, fn)
 
     # ---- description --------------------------------------------------------------------
@@ -102,21 +103,26 @@ class Model:
         for name in self.param_names:
             if name in given:
                 self.graph.constants[name] = np.array(given[name], copy=True)
+        self._executable = None
 
     def save_params(self, path: str | os.PathLike[str]) -> None:
         """Write the parameters to an .npz file (read back with ``axiom.load_params``)."""
         P.save_params(self.params, path)
 
     # ---- running ------------------------------------------------------------------------
-    def __call__(self, *args: Any) -> Any:
-        """Run on numpy arrays with the reference interpreter; one array, or a tuple for several outputs."""
-        from axiom.backends.numpy import run_graph
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run on numpy arrays (or torch tensors) with the numpy reference backend.
 
-        if any(isinstance(a, Tensor) for a in args):
+        This is ``axiom.compile(model, backend="numpy")(...)``: the same input checks and errors.
+        """
+        if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
             raise TraceError(f"@{self.name} is a traced Model and cannot be called inside another "
                              "model's trace; call a plain function or reuse its layers instead")
-        outs = run_graph(self.graph, check_inputs(self.graph, args))
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        if self._executable is None:
+            from axiom.api import compile as compile_model  # wiring at call time: dsl stays backend-free
+
+            self._executable = compile_model(self, backend="numpy")
+        return self._executable(*args, **kwargs)
 
 
 def model(fn: Callable[..., Any] | None = None, *, seed: int = 0, name: str | None = None) -> Any:
@@ -210,43 +216,3 @@ def _to_numpy(v: Any) -> np.ndarray:
     if hasattr(v, "detach") and hasattr(v, "cpu"):  # a torch tensor
         v = v.detach().cpu().numpy()
     return np.asarray(v)
-
-
-def check_inputs(graph: Graph, args: tuple[Any, ...]) -> list[np.ndarray]:
-    """Arrays for the graph's inputs: count, dtype, rank and dims checked, symbols bound consistently."""
-    if len(args) != len(graph.inputs):
-        names = ", ".join(v.name or "?" for v in graph.inputs)
-        raise InputError(f"@{graph.name} takes {len(graph.inputs)} input(s) ({names}), got {len(args)}")
-    arrays = [np.asarray(a) for a in args]
-    bindings: dict[str, int] = {}
-    for v, a in zip(graph.inputs, arrays, strict=True):
-        t = v.type
-        if a.dtype != t.dtype.np_dtype:
-            raise InputError(f"input {v.name!r} of @{graph.name} must be {t.dtype} ({t}), got {a.dtype}; "
-                             f"convert with .astype(np.{t.dtype.np_dtype.name})")
-        if a.ndim != t.rank:
-            raise InputError(f"input {v.name!r} of @{graph.name} must have rank {t.rank} ({t}), "
-                             f"got shape {list(a.shape)}")
-        for d, n in zip(t.shape, a.shape, strict=True):
-            if not isinstance(d, int) and d.is_Symbol:
-                bound = bindings.setdefault(d.name, n)
-                if bound != n:
-                    raise InputError(f"input {v.name!r} of @{graph.name}: dim {d.name} is {n} here but "
-                                     f"{bound} in an earlier dim ({t}, got {list(a.shape)})")
-    for v, a in zip(graph.inputs, arrays, strict=True):
-        for d, n in zip(v.type.shape, a.shape, strict=True):
-            want = _evaluate(d, bindings, graph, v.name)
-            if want != n:
-                raise InputError(f"input {v.name!r} of @{graph.name} must have shape {v.type}, "
-                                 f"got {list(a.shape)}")
-    return arrays
-
-
-def _evaluate(d: Any, bindings: dict[str, int], graph: Graph, name: str | None) -> int:
-    from axiom.ir.dims import evaluate_dim
-
-    try:
-        return evaluate_dim(d, bindings)
-    except KeyError as exc:
-        raise InputError(f"input {name!r} of @{graph.name}: dim symbol {exc.args[0]} appears only inside "
-                         "an expression, so its value cannot be read from the arguments") from None

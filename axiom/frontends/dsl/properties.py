@@ -1,8 +1,8 @@
 """Declared properties: ``ensure(valid_probabilities(p))``, ``prove(bounded(y, 0, 1), given=...)``.
 
 Both only record an ir.PropertyDecl (kind, name, tensor args, params, the user's line) in the
-graph; the proof passes decide them later. ``ensure`` asks for a check (at run time if it cannot
-be proved), ``prove`` asks for a proof, optionally for inputs restricted to a box.
+graph; the proof passes decide them later. ``ensure`` states what must hold, ``prove`` asks for
+a proof, optionally for inputs restricted to a box. Nothing is checked at run time.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def in_box(x: Tensor, lo: float, hi: float) -> InBox:
 
 
 def ensure(prop: Property) -> None:
-    """Declare that ``prop`` must hold (proved if possible, else checked when the model runs)."""
+    """Declare that ``prop`` must hold; the proof passes decide it (until then it is "unchecked")."""
     _record("ensure", prop, {})
 
 

@@ -107,13 +107,16 @@ class Trace:
         known = self._owners.get(id(owner))
         if known is not None:
             return known[1]
+        taken = {p for _, p in self._owners.values()}
         if label is not None:
-            if any(p == label for _, p in self._owners.values()):
+            if label in taken:
                 raise self.error(f"two layers are named {label!r} in @{self.graph.name}; "
                                  "give each layer its own name")
             prefix = label
         else:
             k = self._kind_counts.get(kind, 0)
+            while f"{kind}_{k}" in taken:  # an explicit name took it: never share its weights
+                k += 1
             self._kind_counts[kind] = k + 1
             prefix = f"{kind}_{k}"
         self._owners[id(owner)] = (owner, prefix)

@@ -17,11 +17,11 @@ from axiom.ir.types import TensorType
 def defop(name: str, infer: Callable[..., Sequence[TensorType]], reference: Callable[..., Any], *,
           inputs: tuple[int, int | None] = (1, 1), attrs: dict[str, AttrSpec] | None = None,
           results: int | Callable[[Attrs], int] = 1, decompose: Callable[..., Any] | None = None,
-          traits: Sequence[str] = (), doc: str = "") -> OpDef:
+          resolve: Callable[..., Attrs] | None = None, traits: Sequence[str] = (), doc: str = "") -> OpDef:
     """Define and register one op."""
     return register_op(OpDef(name=name, infer=infer, reference=reference, min_inputs=inputs[0],
                              max_inputs=inputs[1], attrs=attrs or {}, num_results=results,
-                             decompose=decompose, traits=frozenset(traits), doc=doc))
+                             decompose=decompose, resolve=resolve, traits=frozenset(traits), doc=doc))
 
 
 def broadcast_shapes(op: str, *shapes: Sequence[Dim]) -> tuple[Dim, ...]:

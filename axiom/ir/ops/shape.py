@@ -6,8 +6,8 @@ Type rules work on symbolic dims and only accept what they can prove (a reshape 
 ONNX: negative indices count from the end, bounds clamp, and |bounds| >= 2**62 mean "to the
 end" (dims are assumed smaller). References that need a symbolic target shape (reshape,
 expand) solve its symbols from the input array where the equations allow it. squeeze
-without axes drops the dims that are statically 1 (its reference drops every 1 it sees, so
-give axes when a symbolic dim may be 1 at run time).
+without axes drops the dims that are statically 1: the node's attributes record them when
+it is built, so a symbolic dim that is 1 at run time is never dropped.
 """
 
 from __future__ import annotations
@@ -160,8 +160,12 @@ def _squeeze_infer(inputs, a):  # noqa: ANN001, ANN202
 
 
 def _squeeze_ref(inputs, a):  # noqa: ANN001, ANN202
-    x = inputs[0]
-    return np.squeeze(x) if a.axes is None else np.squeeze(x, axis=tuple(a.axes))
+    return np.squeeze(inputs[0], axis=tuple(a.axes))
+
+
+def _squeeze_resolve(types, a):  # noqa: ANN001, ANN202
+    """axes=None becomes the axes the type rule drops (statically 1), never a run-time guess."""
+    return a if a.axes is not None else a.replace(axes=tuple(_squeeze_axes(types[0], None)))
 
 
 def _unsqueeze_infer(inputs, a):  # noqa: ANN001, ANN202
@@ -405,7 +409,7 @@ defop("flatten", _flatten_infer, _flatten_ref, attrs={"axis": AttrSpec("int", 1)
       doc="2-D view [prod(shape[:axis]), prod(shape[axis:])], as ONNX Flatten.")
 defop("squeeze", _squeeze_infer, _squeeze_ref,
       attrs={"axes": AttrSpec("ints", None, optional=True, doc="None drops every static 1")},
-      decompose=_to_reshape(_squeeze_infer), traits=TRAITS, doc="Drop axes of size 1.")
+      decompose=_to_reshape(_squeeze_infer), resolve=_squeeze_resolve, traits=TRAITS, doc="Drop axes of size 1.")
 defop("unsqueeze", _unsqueeze_infer, _unsqueeze_ref, attrs={"axes": AttrSpec("ints")},
       decompose=_to_reshape(_unsqueeze_infer), traits=TRAITS,
       doc="Insert axes of size 1; axes index the output (ONNX).")

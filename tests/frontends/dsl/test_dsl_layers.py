@@ -194,6 +194,15 @@ def test_named_layers_and_weight_sharing():
     close(twice(x), F.linear(h, p["dense_0.weight"], p["dense_0.bias"]))
 
 
+def test_automatic_name_skips_an_explicit_one():
+    @model
+    def two(x: Tensor[f32, "N", 4]):  # noqa: F821
+        return x | Dense(4, 4, name="dense_0") | Dense(4, 2)
+
+    assert list(two.params) == ["dense_0.weight", "dense_0.bias", "dense_1.weight", "dense_1.bias"]
+    assert str(two.output_types[0]) == "f32[N, 2]"
+
+
 def test_kaiming_uniform_bounds_like_pytorch():
     m = apply(Conv2d(8, 16, 3) | Flatten() | Dense(16 * 4, 10), TensorType(f32, [1, 8, 4, 4]))
     conv_bound, dense_bound = 1 / np.sqrt(8 * 9), 1 / np.sqrt(64)

@@ -496,3 +496,12 @@ def test_pad_symbolic_and_errors():
         infer("pad", TensorType("u8", [2]), pads=[1, 1], value=256.0)
     with pytest.raises(ShapeError, match="edge padding needs a non-empty axis"):
         infer("pad", TensorType("f32", [0]), pads=[1, 0], mode="edge")
+
+
+def test_squeeze_without_axes_records_them_and_keeps_a_symbolic_one():
+    g = Graph("sq")
+    x = g.add_input("x", TensorType("f32", [N, 1]))
+    y = Builder(g).squeeze(x)
+    g.set_outputs([y])
+    assert y.producer.attrs.axes == (1,)
+    assert run_graph(g, [arange((1, 1))])[0].shape == (1,)
