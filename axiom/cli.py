@@ -91,6 +91,7 @@ def random_inputs(graph: Any, bindings: dict[str, int], seed: int = 0) -> list[n
 
 def cmd_run(args: argparse.Namespace) -> int:
     import axiom.api as api
+    from axiom.ir.printer import name_values
 
     graph = _graph(args.model)
     exe = api.compile(graph, backend=args.backend)
@@ -102,9 +103,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             arrays[i] = np.load(given[v.name])
     outs = exe(*arrays)
     outs = outs if isinstance(outs, tuple) else (outs,)
+    names = name_values(exe.ir)
     np.set_printoptions(precision=5, suppress=True, linewidth=110)
-    for v, o in zip(exe.ir.outputs, outs):
-        print(f"%{v.name}: {o.dtype}{list(o.shape)}\n{o}")
+    for v, o in zip(exe.ir.outputs, outs, strict=True):
+        print(f"%{names[id(v)]}: {o.dtype}{list(o.shape)}\n{o}")
     return 0
 
 

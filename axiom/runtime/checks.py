@@ -16,6 +16,10 @@ from axiom.ir.dims import dim_str
 from axiom.ir.errors import InputError
 from axiom.ir.graph import Value
 from axiom.ir.types import TensorType
+from axiom.runtime.torch_interop import from_torch, is_torch_tensor
+
+_TORCH_NAMES = {"f16": "float16", "bf16": "bfloat16", "f32": "float32", "f64": "float64", "i8": "int8",
+                "u8": "uint8", "i32": "int32", "i64": "int64", "bool": "bool"}
 
 
 def bind_inputs(params: Sequence[Value], args: Sequence[Any]) -> tuple[list[np.ndarray], dict[str, int]]:
@@ -35,15 +39,22 @@ def bind_inputs(params: Sequence[Value], args: Sequence[Any]) -> tuple[list[np.n
 
 def _as_array(v: Value, a: Any) -> np.ndarray:
     t = v.type
+    if is_torch_tensor(a):
+        return _check_array(v, from_torch(a), f".to(torch.{_TORCH_NAMES.get(t.dtype.name, t.dtype.name)})")
     if not isinstance(a, np.ndarray):
         if np.isscalar(a) and t.rank == 0:
             a = np.asarray(a, dtype=t.dtype.np_dtype)
         else:
             raise InputError(f"input '{v.name}' must be a numpy array (or torch tensor) of type {t}, "
                              f"got {type(a).__name__}")
+    return _check_array(v, a, f".astype(np.{t.dtype.np_dtype.name})")
+
+
+def _check_array(v: Value, a: np.ndarray, convert: str) -> np.ndarray:
+    t = v.type
     if a.dtype != t.dtype.np_dtype:
         raise InputError(f"input '{v.name}' must have dtype {t.dtype} ({t.dtype.np_dtype}), got {a.dtype}; "
-                         f"convert it with .astype(np.{t.dtype.np_dtype.name})")
+                         f"convert it with {convert}")
     if a.ndim != t.rank:
         raise InputError(f"input '{v.name}' must have rank {t.rank} ({t}), got shape {a.shape}")
     return a

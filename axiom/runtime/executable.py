@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from axiom.ir.errors import AxiomError
+from axiom.ir.errors import AxiomError, InputError
 from axiom.ir.graph import Graph
 from axiom.runtime.checks import bind_inputs, output_shape
-from axiom.runtime.torch_interop import from_torch, is_torch_tensor, to_torch
+from axiom.runtime.torch_interop import is_torch_tensor, to_torch
 
 RunFn = Callable[[list[np.ndarray], dict[str, int]], list[np.ndarray]]
 
@@ -33,7 +33,7 @@ class Executable:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = self._positional(args, kwargs)
         use_torch = any(is_torch_tensor(a) for a in args)
-        arrays, bindings = bind_inputs(self.ir.inputs, [from_torch(a) for a in args])
+        arrays, bindings = bind_inputs(self.ir.inputs, args)
         outs = self.run(arrays, bindings)
         self._check_outputs(outs, bindings)
         if use_torch:
@@ -46,11 +46,11 @@ class Executable:
         names = [v.name for v in self.ir.inputs]
         unknown = sorted(set(kwargs) - set(names))
         if unknown:
-            raise TypeError(f"unknown input(s) {unknown}; the inputs are {names}")
+            raise InputError(f"unknown input(s) {unknown}; the inputs are {names}")
         out = list(args)
         for name in names[len(args):]:
             if name not in kwargs:
-                raise TypeError(f"missing input '{name}'")
+                raise InputError(f"missing input '{name}'")
             out.append(kwargs[name])
         return out
 

@@ -35,7 +35,7 @@ def test_keyword_arguments_and_errors_name_the_input():
     exe = axiom_compile(_mlp_graph(), backend="numpy")
     x = np.ones((2, 3), np.float32)
     np.testing.assert_array_equal(exe(x=x)[1], x)
-    with pytest.raises(TypeError, match="unknown input"):
+    with pytest.raises(InputError, match="unknown input"):
         exe(y=x)
     with pytest.raises(InputError, match="input 'x' must have dtype f32"):
         exe(x.astype(np.float64))
@@ -65,3 +65,11 @@ def test_unknown_backend():
 
     with pytest.raises(UnsupportedError, match="unknown backend 'tpu'; available: numpy"):
         axiom_compile(_mlp_graph(), backend="tpu")
+
+
+def test_wrong_torch_dtype_gets_a_torch_hint():
+    torch = pytest.importorskip("torch")
+    exe = axiom_compile(_mlp_graph(), backend="numpy")
+    with pytest.raises(InputError, match=r"input 'x' must have dtype f32 .* got float64; convert it with "
+                                         r"\.to\(torch\.float32\)"):
+        exe(torch.zeros(2, 3, dtype=torch.float64))
