@@ -51,9 +51,9 @@ from axiom.runtime import Executable
 __version__ = "0.1.0"
 
 __all__ = [
-    "AxiomError", "DType", "Executable", "Graph", "InputError", "Model", "ParamError", "ParseError", "ShapeError",
-    "Tensor", "TensorType", "TraceError", "Truth", "UnsupportedError", "VerifyError", "bf16", "boolean", "bounded",
-    "compile", "ensure", "f16", "f32", "f64", "finite", "i8", "i32", "i64", "in_box", "load_params",
-    "model", "nonnegative", "ops", "parse_graph", "print_graph", "prove", "save_params", "sym", "to_graph",
-    "u8", "valid_probabilities",
+    "AxiomError", "DType", "Executable", "Graph", "InputError", "Model", "ParamError", "ParseError",
+    "ShapeError", "Tensor", "TensorType", "TraceError", "Truth", "UnsupportedError", "VerifyError",
+    "bf16", "boolean", "bounded", "compile", "ensure", "f16", "f32", "f64", "finite", "i8", "i32", "i64",
+    "in_box", "load_params", "model", "nonnegative", "ops", "parse_graph", "print_graph", "prove",
+    "save_params", "sym", "to_graph", "u8", "valid_probabilities",
 ]

@@ -121,7 +121,7 @@ def ops_table() -> str:
         marks += ["yes" if get_facet(f, op) is not None else "-" for f in FACETS]
         rows.append((op.name, *marks))
     widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -26,7 +26,7 @@ def run_demo(backend: str = "best", batch: int = 4) -> int:
     probs = exe(images)
     elapsed = time.perf_counter() - start
     np.set_printoptions(precision=4, suppress=True, linewidth=110)
-    for label, row in zip(labels, probs):
+    for label, row in zip(labels, probs, strict=True):
         print(f"  digit {label}: predicted {int(row.argmax())}  row sum {row.sum():.6f}  {row}")
     print(f"\n  one call took {elapsed * 1e3:.1f} ms on backend '{exe.backend}'")
     return 0

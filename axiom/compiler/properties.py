@@ -24,7 +24,8 @@ class PropertyResult:
         args = self.args_text or ", ".join(f"%{v.name or '?'}" for v in self.decl.args)
         params = ", ".join(f"{k}={v}" for k, v in self.decl.params.items())
         where = f" at {self.decl.loc}" if self.decl.loc else ""
-        text = f"{self.decl.kind} {self.decl.name}({args}{', ' + params if params else ''}){where}: {self.status}"
+        inner = f"{args}, {params}" if params else args
+        text = f"{self.decl.kind} {self.decl.name}({inner}){where}: {self.status}"
         return f"{text} ({self.detail})" if self.detail else text
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Sequence
-from typing import Union
 
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-Dim = Union[int, sympy.Expr]
+Dim = int | sympy.Expr
 
 
 class Truth(enum.Enum):
@@ -226,7 +225,7 @@ def dims_equal(a: Sequence[Dim], b: Sequence[Dim]) -> Truth:
     if len(a) != len(b):
         return Truth.DISPROVED
     result = Truth.PROVED
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         t = dim_eq(x, y)
         if t.disproved:
             return t

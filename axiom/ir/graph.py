@@ -97,7 +97,7 @@ class Node:
             self.attrs = self._resolved_attrs()
         types = self._result_types(result_types)
         names = list(result_names or [None] * len(types))
-        self.results = [Value(t, self, i, n) for i, (t, n) in enumerate(zip(types, names))]
+        self.results = [Value(t, self, i, n) for i, (t, n) in enumerate(zip(types, names, strict=True))]
         for i, v in enumerate(self.inputs):
             v.uses.append((self, i))
 
@@ -119,7 +119,7 @@ class Node:
             types = ", ".join(str(v.type) for v in self.inputs)
             raise type(exc)(f"{exc}{self._where()}\n  operand types: ({types})") from None
         if given is not None:
-            for want, got in zip(inferred, given):
+            for want, got in zip(inferred, given, strict=True):
                 if want != got:
                     raise ShapeError(f"{self.op.name}: declared type {got} but the op infers {want}"
                                      f"{self._where()}")
@@ -284,7 +284,7 @@ class Graph:
             m = Node(n.op, [vmap[id(v)] for v in n.inputs], n.attrs, n.loc,
                      result_types=[r.type for r in n.results], result_names=[r.name for r in n.results])
             g.append(m)
-            for a, b in zip(n.results, m.results):
+            for a, b in zip(n.results, m.results, strict=True):
                 vmap[id(a)] = b
         g.outputs = [vmap[id(v)] for v in self.outputs]
         g.constants = dict(self.constants)

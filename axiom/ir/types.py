@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from axiom.ir.dims import Dim, as_dim, dim_product, dim_str, dims_equal, Truth
+from axiom.ir.dims import Dim, Truth, as_dim, dim_product, dim_str, dims_equal
 from axiom.ir.dtypes import DType, as_dtype
 
 

@@ -27,12 +27,12 @@ def bind_inputs(params: Sequence[Value], args: Sequence[Any]) -> tuple[list[np.n
     if len(args) != len(params):
         names = ", ".join(f"{v.name}: {v.type}" for v in params)
         raise InputError(f"expected {len(params)} inputs ({names}), got {len(args)}")
-    arrays = [_as_array(v, a) for v, a in zip(params, args)]
+    arrays = [_as_array(v, a) for v, a in zip(params, args, strict=True)]
     bindings: dict[str, int] = {}
-    for v, a in zip(params, arrays):
+    for v, a in zip(params, arrays, strict=True):
         _check_static(v, a)
         _bind_symbols(v, a, bindings)
-    for v, a in zip(params, arrays):
+    for v, a in zip(params, arrays, strict=True):
         _check_expressions(v, a, bindings)
     return arrays, bindings
 
@@ -61,14 +61,14 @@ def _check_array(v: Value, a: np.ndarray, convert: str) -> np.ndarray:
 
 
 def _check_static(v: Value, a: np.ndarray) -> None:
-    for axis, (want, got) in enumerate(zip(v.type.shape, a.shape)):
+    for axis, (want, got) in enumerate(zip(v.type.shape, a.shape, strict=True)):
         if isinstance(want, int) and want != got:
             raise InputError(f"input '{v.name}' must have shape {_shape(v.type)}, got {a.shape}: "
                              f"dim {axis} is {got}, expected {want}")
 
 
 def _bind_symbols(v: Value, a: np.ndarray, bindings: dict[str, int]) -> None:
-    for axis, (want, got) in enumerate(zip(v.type.shape, a.shape)):
+    for axis, (want, got) in enumerate(zip(v.type.shape, a.shape, strict=True)):
         if not isinstance(want, sympy.Symbol):
             continue
         name = want.name
@@ -81,7 +81,7 @@ def _bind_symbols(v: Value, a: np.ndarray, bindings: dict[str, int]) -> None:
 
 
 def _check_expressions(v: Value, a: np.ndarray, bindings: dict[str, int]) -> None:
-    for axis, (want, got) in enumerate(zip(v.type.shape, a.shape)):
+    for axis, (want, got) in enumerate(zip(v.type.shape, a.shape, strict=True)):
         if isinstance(want, int) or isinstance(want, sympy.Symbol):
             continue
         value = _solve_or_eval(want, got, bindings)

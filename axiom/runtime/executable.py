@@ -55,7 +55,7 @@ class Executable:
         return out
 
     def _check_outputs(self, outs: list[np.ndarray], bindings: dict[str, int]) -> None:
-        for i, (v, o) in enumerate(zip(self.ir.outputs, outs)):
+        for i, (v, o) in enumerate(zip(self.ir.outputs, outs, strict=True)):
             want = output_shape(v.type, bindings)
             if o.shape != want or o.dtype != v.type.dtype.np_dtype:
                 raise AxiomError(f"backend '{self.backend}' returned output {i} as {o.dtype}{list(o.shape)}, "

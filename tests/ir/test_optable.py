@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from axiom.ir import all_ops
+from axiom.ir import all_ops, parse_graph, print_graph
 from axiom.ir.opdef import AttrSpec
 from axiom.ir.optable import BEGIN, DOCS_PATH, END, format_attr, op_table_markdown, table_in, update_docs
 
@@ -35,3 +35,12 @@ def test_update_rewrites_only_between_the_markers(tmp_path) -> None:  # noqa: AN
     assert text.startswith("# title\n\n") and text.endswith(f"{END}\n\nafter\n")
     assert table_in(text) == op_table_markdown()
     assert update_docs(page) is False
+
+
+def test_docs_example_is_exact_printer_output() -> None:
+    text = DOCS_PATH.read_text()
+    example = text.split("```\n", 2)[1].rstrip("\n")
+    assert example.startswith("graph @mnist(")
+    g = parse_graph(example)
+    assert g.missing_constants() == ["conv1.weight", "conv1.bias"]
+    assert print_graph(g) == example

@@ -119,6 +119,15 @@ def test_invalid_attributes_and_duplicate_definitions() -> None:
     assert "[ssa] %1 is defined more than once" in lines
 
 
+def test_unprintable_attribute_values_are_shown_and_reported() -> None:
+    g, (x, _, _, _) = chain()
+    leaky = Builder(g, before=g.nodes[2]).op("leaky_relu", x)
+    leaky.producer.attrs = Attrs({"alpha": frozenset({1})})
+    lines = problems(g)
+    assert lines[1].startswith("[attrs] leaky_relu: attribute 'alpha' expects float, got frozenset({1})")
+    assert lines[3] == "  > 4 |   %2 = leaky_relu(%x) {alpha = <frozenset frozenset({1})>} : f32[N, 3]"
+
+
 def test_rule_failure_is_reported_not_raised() -> None:
     g, (_, r, _, _) = chain()
     r.type = TensorType(i32, [N, 3])

@@ -40,7 +40,8 @@ def evaluate_node(graph: Graph, node: Node, args: Sequence[np.ndarray],
     except Exception as exc:  # the reference raised: say which node and why
         where = f" at {node.loc}" if node.loc else ""
         raise EvaluationError(f"{node.op.name}{where} failed: {exc}") from exc
-    return [np.asarray(o).astype(r.type.dtype.np_dtype, copy=False) for o, r in zip(outs, node.results)]
+    return [np.asarray(o).astype(r.type.dtype.np_dtype, copy=False)
+            for o, r in zip(outs, node.results, strict=True)]
 
 
 def run_graph(graph: Graph, inputs: Sequence[np.ndarray],

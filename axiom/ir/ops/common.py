@@ -10,7 +10,7 @@ import numpy as np
 from axiom.ir.dims import Dim, dim_eq, dim_str
 from axiom.ir.dtypes import DType, bf16, f16, f32
 from axiom.ir.errors import ShapeError
-from axiom.ir.opdef import AttrSpec, Attrs, OpDef, register_op
+from axiom.ir.opdef import Attrs, AttrSpec, OpDef, register_op
 from axiom.ir.types import TensorType
 
 

@@ -409,7 +409,8 @@ defop("flatten", _flatten_infer, _flatten_ref, attrs={"axis": AttrSpec("int", 1)
       doc="2-D view [prod(shape[:axis]), prod(shape[axis:])], as ONNX Flatten.")
 defop("squeeze", _squeeze_infer, _squeeze_ref,
       attrs={"axes": AttrSpec("ints", None, optional=True, doc="None drops every static 1")},
-      decompose=_to_reshape(_squeeze_infer), resolve=_squeeze_resolve, traits=TRAITS, doc="Drop axes of size 1.")
+      decompose=_to_reshape(_squeeze_infer), resolve=_squeeze_resolve, traits=TRAITS,
+      doc="Drop axes of size 1.")
 defop("unsqueeze", _unsqueeze_infer, _unsqueeze_ref, attrs={"axes": AttrSpec("ints")},
       decompose=_to_reshape(_unsqueeze_infer), traits=TRAITS,
       doc="Insert axes of size 1; axes index the output (ONNX).")

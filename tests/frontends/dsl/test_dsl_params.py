@@ -125,7 +125,8 @@ def test_call_checks_inputs():
 
     x, y, z = np.ones((2, 3), np.float32), np.ones(2, np.float32), np.ones(4, np.int64)
     np.testing.assert_array_equal(m(x, y, z), [4, 4])
-    with pytest.raises(InputError, match=r"expected 3 inputs \(x: f32\[N, 3\], y: f32\[N\], z: i64\[2\*N\]\), got 2"):
+    expected = r"expected 3 inputs \(x: f32\[N, 3\], y: f32\[N\], z: i64\[2\*N\]\), got 2"
+    with pytest.raises(InputError, match=expected):
         m(x, y)
     with pytest.raises(InputError, match="input 'x' must have dtype f32"):
         m(x.astype(np.float64), y, z)
