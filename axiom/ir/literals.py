@@ -79,76 +79,99 @@ def classify_scalar(text: str) -> Any:
 
 
 # ---- dense data -----------------------------------------------------------------------------
+INT_RE = re.compile(r"[+-]?\d+")
+
+
+class ElementError(ValueError):
+    """A dense element that does not parse; ``index`` is its position in the flat data."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
 def _bits_dtype(dtype: DType) -> np.dtype:
     return np.dtype(f"u{dtype.itemsize}")
 
 
-def _float_bits(x: Any, dtype: DType) -> int:
-    return int(np.asarray(x, dtype=dtype.np_dtype).view(_bits_dtype(dtype)))
-
-
-def _shortest(x: Any, dtype: DType) -> str:
+def _decimal_texts(flat: np.ndarray, dtype: DType) -> list[str]:
+    """Shortest round-trip decimals (f64: Python's repr; bf16: the text of its f32 value)."""
     if dtype.bits == 64:
-        return repr(float(x))
-    if dtype == bf16:  # every bf16 is an f32; f32's shortest text is short enough
-        return str(np.float32(x))
-    return str(x)
+        return [repr(x) for x in flat.tolist()]
+    if dtype == bf16:
+        flat = flat.astype(np.float32)
+    return [str(x) for x in flat]
 
 
-def float_bits_from_text(text: str, dtype: DType) -> int:
-    """The bits of the ``dtype`` float spelled ``text`` (a decimal or ``0x`` bits)."""
-    if HEX_RE.fullmatch(text):
-        bits = int(text, 16)
-        if bits >> dtype.bits:
-            raise ValueError(f"{text} has more than {dtype.bits} bits")
-        return bits
-    value = classify_scalar(text)
-    if value is None or isinstance(value, bool):
-        raise ValueError(text)
+def _from_float64(values: np.ndarray, dtype: DType) -> np.ndarray:
+    """Round float64 values to ``dtype`` and return their bits (the parser's one conversion)."""
     with np.errstate(all="ignore"):
-        return _float_bits(np.asarray(float(value)).astype(dtype.np_dtype), dtype)
+        return values.astype(dtype.np_dtype).view(_bits_dtype(dtype))
 
 
-def format_element(x: Any, dtype: DType) -> str:
-    """One element of dense data, spelled so that it parses back bit for bit."""
+def element_texts(flat: np.ndarray, dtype: DType) -> list[str]:
+    """Each element of a 1-D array, spelled so that it parses back bit for bit: a decimal when
+    that restores the bits, else the hex of the bits (NaN payloads, ``-nan``)."""
     if dtype.is_bool:
-        return "true" if x else "false"
+        return ["true" if x else "false" for x in flat.tolist()]
     if dtype.is_int:
-        return str(int(x))
-    text = _shortest(x, dtype)
-    bits = _float_bits(x, dtype)
-    if NUMBER_RE.fullmatch(text) and float_bits_from_text(text, dtype) == bits:
-        return text
-    return f"0x{bits:0{dtype.bits // 4}X}"
+        return [str(x) for x in flat.tolist()]
+    texts = _decimal_texts(flat, dtype)
+    ok = np.array([NUMBER_RE.fullmatch(t) is not None for t in texts], dtype=bool)
+    values = np.array([float(t) if good else 0.0 for t, good in zip(texts, ok, strict=True)])
+    bits = flat.view(_bits_dtype(dtype))
+    width = dtype.bits // 4
+    for i in np.flatnonzero(~ok | (_from_float64(values, dtype) != bits)).tolist():
+        texts[i] = f"0x{int(bits[i]):0{width}X}"
+    return texts
 
 
 def format_dense(array: np.ndarray, dtype: DType) -> str:
-    """Nested-list text of ``array`` (a bare scalar for rank 0)."""
-    if array.ndim == 0:
-        return format_element(array[()], dtype)
-    return "[" + ", ".join(format_dense(sub, dtype) for sub in array) + "]"
+    """Nested-list text of ``array``, nested like its shape (a bare element for rank 0)."""
+    arr = np.asarray(array)
+    texts = iter(element_texts(arr.reshape(-1), dtype))
+
+    def nest(depth: int) -> str:
+        if depth == arr.ndim:
+            return next(texts)
+        return "[" + ", ".join(nest(depth + 1) for _ in range(arr.shape[depth])) + "]"
+
+    return nest(0)
 
 
-def element_from_text(text: str, dtype: DType) -> Any:
-    """Parse one dense element for ``dtype``: bits (floats), a Python int or a bool."""
+def array_from_texts(texts: list[str], dtype: DType, shape: tuple[int, ...]) -> np.ndarray:
+    """Parse dense elements (as :func:`element_texts` writes them) into an array."""
+    if dtype.is_float:
+        return _floats_from_texts(texts, dtype).view(dtype.np_dtype).reshape(shape)
     if dtype.is_bool:
-        if text not in ("true", "false"):
-            raise ValueError(f"expected true or false for a bool element, got {text!r}")
-        return text == "true"
-    if dtype.is_float:
-        return float_bits_from_text(text, dtype)
-    if re.fullmatch(r"[+-]?\d+", text) is None:
-        raise ValueError(f"expected an integer element for {dtype.name}, got {text!r}")
-    value = int(text)
+        for i, t in enumerate(texts):
+            if t not in ("true", "false"):
+                raise ElementError(i, f"expected true or false for a bool element, got {t!r}")
+        return np.array([t == "true" for t in texts], dtype=np.bool_).reshape(shape)
     info = np.iinfo(dtype.np_dtype)
-    if not info.min <= value <= info.max:
-        raise ValueError(f"{value} is out of range for {dtype.name} [{info.min}, {info.max}]")
-    return value
+    values = []
+    for i, t in enumerate(texts):
+        if INT_RE.fullmatch(t) is None:
+            raise ElementError(i, f"expected an integer element for {dtype.name}, got {t!r}")
+        v = int(t)
+        if not info.min <= v <= info.max:
+            raise ElementError(i, f"{v} is out of range for {dtype.name} [{info.min}, {info.max}]")
+        values.append(v)
+    return np.array(values, dtype=dtype.np_dtype).reshape(shape)
 
 
-def array_from_elements(elements: list[Any], dtype: DType, shape: tuple[int, ...]) -> np.ndarray:
-    """Build the array from parsed elements (:func:`element_from_text` results)."""
-    if dtype.is_float:
-        bits = np.array(elements, dtype=_bits_dtype(dtype))
-        return bits.view(dtype.np_dtype).reshape(shape)
-    return np.array(elements, dtype=dtype.np_dtype).reshape(shape)
+def _floats_from_texts(texts: list[str], dtype: DType) -> np.ndarray:
+    values = np.zeros(len(texts))
+    hexes: dict[int, int] = {}
+    for i, t in enumerate(texts):
+        if NUMBER_RE.fullmatch(t):
+            values[i] = float(t)
+        elif HEX_RE.fullmatch(t) and not int(t, 16) >> dtype.bits:
+            hexes[i] = int(t, 16)
+        else:
+            raise ElementError(i, f"expected a decimal or the {dtype.bits}-bit hex pattern (0x...) of "
+                               f"an {dtype.name} element, got {t!r}")
+    bits = _from_float64(values, dtype).copy()
+    for i, b in hexes.items():
+        bits[i] = b
+    return bits

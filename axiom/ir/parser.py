@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 import os
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from axiom.ir.cursor import Cursor
 from axiom.ir.dims import parse_dim
-from axiom.ir.dtypes import ALL_DTYPES, DType, bf16, dtype_from_name
+from axiom.ir.dtypes import ALL_DTYPES, bf16, dtype_from_name
 from axiom.ir.errors import AttributeError_, AxiomError, ParseError
-from axiom.ir.graph import Graph, Loc, Node, PropertyDecl, Value
-from axiom.ir.literals import IDENT_RE, VALUE_NAME_RE, array_from_elements, classify_scalar, element_from_text
+from axiom.ir.graph import Graph, Node, PropertyDecl, Value
+from axiom.ir.literals import IDENT_RE, ElementError, array_from_texts, classify_scalar
 from axiom.ir.opdef import Attrs, AttrSpec, OpDef, all_ops, get_op, has_op
 from axiom.ir.types import TensorType
 
@@ -52,108 +51,6 @@ def _open_weights(weights: Weights) -> Mapping[str, np.ndarray]:
         raise AxiomError(f"cannot read weights from {os.fspath(weights)!r}: {exc}") from None
 
 
-class _Cursor:
-    """One source line and a position in it; errors point at a 1-based column."""
-
-    def __init__(self, text: str, lineno: int) -> None:
-        self.text = text
-        self.lineno = lineno
-        self.pos = 0
-
-    def error(self, message: str, pos: int | None = None) -> ParseError:
-        return ParseError(message, self.lineno, (self.pos if pos is None else pos) + 1, self.text)
-
-    def here(self) -> int:
-        while self.pos < len(self.text) and self.text[self.pos] in " \t":
-            self.pos += 1
-        return self.pos
-
-    def peek(self, s: str) -> bool:
-        return self.text.startswith(s, self.here())
-
-    def accept(self, s: str) -> bool:
-        if not self.peek(s):
-            return False
-        self.pos += len(s)
-        return True
-
-    def expect(self, s: str, message: str) -> None:
-        if not self.accept(s):
-            raise self.error(f"{message}, found {self.found()}")
-
-    def found(self) -> str:
-        if self.at_end():
-            return "end of line"
-        return repr(self.text[self.here():][:20])
-
-    def at_end(self) -> bool:
-        pos = self.here()
-        return pos >= len(self.text) or self.text[pos] == "#"
-
-    def match(self, pattern: re.Pattern[str]) -> str | None:
-        m = pattern.match(self.text, self.here())
-        if m is None:
-            return None
-        self.pos = m.end()
-        return m.group()
-
-    def ident(self, what: str) -> str:
-        word = self.match(IDENT_RE)
-        if word is None:
-            raise self.error(f"expected {what}, found {self.found()}")
-        return word
-
-    def string(self) -> str:
-        pos = self.here()
-        try:
-            value, end = json.JSONDecoder().raw_decode(self.text, pos)
-        except json.JSONDecodeError as exc:
-            raise self.error(f"bad string literal: {exc.msg}", exc.pos) from None
-        if not isinstance(value, str):
-            raise self.error("expected a string literal", pos)
-        self.pos = end
-        return value
-
-    def symbol_name(self, what: str) -> str:
-        """A graph or property name: an identifier or a JSON string."""
-        return self.string() if self.peek('"') else self.ident(what)
-
-    def value_name(self) -> tuple[str, int]:
-        pos = self.here()
-        if not self.accept("%"):
-            raise self.error(f"expected a value such as %x or %0, found {self.found()}")
-        m = re.compile(r"[A-Za-z0-9_.]*").match(self.text, self.pos)
-        name = m.group() if m else ""
-        if not VALUE_NAME_RE.fullmatch(name):
-            raise self.error(f"invalid value name %{name}: use an identifier or an integer", pos)
-        self.pos += len(name)
-        return name, pos
-
-    def scan(self, stops: str) -> tuple[str, int]:
-        """Raw text up to a stop character outside parentheses (a dim or a scalar)."""
-        start = self.here()
-        depth = 0
-        i = start
-        while i < len(self.text):
-            ch = self.text[i]
-            if ch == "#" or (depth == 0 and ch in stops):
-                break
-            depth += (ch == "(") - (ch == ")")
-            i += 1
-        self.pos = i
-        return self.text[start:i].strip(), start
-
-    def loc(self, after: str) -> Loc | None:
-        """The trailing ``# location`` comment, or None; anything else left is an error."""
-        pos = self.here()
-        if pos >= len(self.text):
-            return None
-        if self.text[pos] != "#":
-            raise self.error(f"unexpected {self.found()} after {after}")
-        text = self.text[pos + 1:].strip()
-        return Loc.parse(text) if text else None
-
-
 class _Parser:
     def __init__(self, text: str, weights: Mapping[str, np.ndarray]) -> None:
         self.lines = text.splitlines()
@@ -164,11 +61,11 @@ class _Parser:
         self.out_types: list[TensorType] = []
         self.returned = False
 
-    def rows(self) -> Iterator[_Cursor]:
+    def rows(self) -> Iterator[Cursor]:
         for i, line in enumerate(self.lines):
             stripped = line.strip()
             if stripped and not stripped.startswith("#"):
-                yield _Cursor(line, i + 1)
+                yield Cursor(line, i + 1)
 
     def parse(self) -> Graph:
         rows = self.rows()
@@ -185,7 +82,7 @@ class _Parser:
         raise ParseError(f"expected '}}' to close graph @{self.graph.name}, found end of input", end, 1)
 
     # ---- graph header, return, closing brace -----------------------------------------
-    def header(self, c: _Cursor) -> None:
+    def header(self, c: Cursor) -> None:
         if c.match(IDENT_RE) != "graph":
             raise c.error("expected 'graph @name(...) -> (...) {'", 0)
         c.expect("@", "expected '@' and the graph name after 'graph'")
@@ -211,7 +108,7 @@ class _Parser:
         c.expect("{", "expected '{' to open the graph body")
         c.loc("'{'")
 
-    def close(self, c: _Cursor, rows: Iterator[_Cursor]) -> None:
+    def close(self, c: Cursor, rows: Iterator[Cursor]) -> None:
         if not self.returned:
             raise c.error(f"graph @{self.graph.name} has no return statement: add 'return %v' before '}}'", 0)
         c.loc("'}'")
@@ -220,7 +117,7 @@ class _Parser:
             raise extra.error("unexpected text after the graph's closing '}': a text holds one graph",
                               extra.here())
 
-    def ret(self, c: _Cursor, pos: int) -> None:
+    def ret(self, c: Cursor, pos: int) -> None:
         outs: list[tuple[Value, int]] = []
         if not c.at_end():
             while True:
@@ -239,7 +136,7 @@ class _Parser:
         self.returned = True
 
     # ---- statements -----------------------------------------------------------------
-    def statement(self, c: _Cursor) -> None:
+    def statement(self, c: Cursor) -> None:
         pos = c.here()
         if self.returned:
             raise c.error("expected '}' after the return statement")
@@ -254,7 +151,7 @@ class _Parser:
         else:
             self.node(c, (word, pos))
 
-    def property(self, c: _Cursor, kind: str) -> None:
+    def property(self, c: Cursor, kind: str) -> None:
         name = c.symbol_name(f"the property name after '{kind}'")
         c.expect("(", f"expected '(' and the arguments of {kind} {name}")
         args = self.operands(c)
@@ -262,7 +159,7 @@ class _Parser:
         loc = c.loc(f"{kind} {name}(...)")
         self.graph.properties.append(PropertyDecl(kind, name, args, Attrs(params), loc))
 
-    def node(self, c: _Cursor, op_word: tuple[str, int] | None = None) -> None:
+    def node(self, c: Cursor, op_word: tuple[str, int] | None = None) -> None:
         results: list[tuple[str, int]] = []
         if op_word is None:
             while True:
@@ -304,14 +201,14 @@ class _Parser:
         for (name, _), value in zip(results, node.results, strict=True):
             self.values[name] = value
 
-    def op(self, c: _Cursor, name: str, pos: int) -> OpDef:
+    def op(self, c: Cursor, name: str, pos: int) -> OpDef:
         if has_op(name):
             return get_op(name)
         close = difflib.get_close_matches(name, [o.name for o in all_ops()], n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see docs/ir.md for the op list"
         raise c.error(f"unknown op '{name}'{hint}", pos)
 
-    def check_results(self, c: _Cursor, op: OpDef, attrs: Attrs, results: list[tuple[str, int]],
+    def check_results(self, c: Cursor, op: OpDef, attrs: Attrs, results: list[tuple[str, int]],
                       types: list[TensorType], pos: int) -> None:
         want = op.results_for(attrs)
         if len(results) != want:
@@ -319,7 +216,7 @@ class _Parser:
         if len(types) != len(results):
             raise c.error(f"{len(results)} result(s) but {len(types)} type(s) after ':'", pos)
 
-    def operands(self, c: _Cursor) -> list[Value]:
+    def operands(self, c: Cursor) -> list[Value]:
         """Values up to the closing ')' (the '(' is already read)."""
         out: list[Value] = []
         if c.accept(")"):
@@ -331,19 +228,19 @@ class _Parser:
                 return out
             c.expect(",", "expected ',' or ')' after an operand")
 
-    def use(self, c: _Cursor, name: str, pos: int) -> Value:
+    def use(self, c: Cursor, name: str, pos: int) -> Value:
         v = self.values.get(name)
         if v is None:
             raise c.error(f"use of undefined value %{name}", pos)
         return v
 
-    def define(self, c: _Cursor, name: str, pos: int) -> None:
+    def define(self, c: Cursor, name: str, pos: int) -> None:
         if name in self.values:
             raise c.error(f"redefinition of %{name} (first defined on line {self.defined_on[name]})", pos)
         self.defined_on[name] = c.lineno
 
     # ---- attributes and types -------------------------------------------------------
-    def attr_dict(self, c: _Cursor, schema: Mapping[str, AttrSpec] | None, owner: str) -> dict[str, Any]:
+    def attr_dict(self, c: Cursor, schema: Mapping[str, AttrSpec] | None, owner: str) -> dict[str, Any]:
         c.expect("{", "expected '{'")
         out: dict[str, Any] = {}
         if c.accept("}"):
@@ -371,7 +268,7 @@ class _Parser:
                 return out
             c.expect(",", "expected ',' or '}' after an attribute")
 
-    def literal(self, c: _Cursor) -> Any:
+    def literal(self, c: Cursor) -> Any:
         """A generic value: list, string, number, true/false/none, dtype or dim expression."""
         if c.accept("["):
             items: list[Any] = []
@@ -399,7 +296,7 @@ class _Parser:
             raise c.error(f"cannot read value {text!r}: expected a number, true/false/none, a string, "
                           "a list, a dtype or a dim expression", pos) from None
 
-    def type(self, c: _Cursor) -> TensorType:
+    def type(self, c: Cursor) -> TensorType:
         pos = c.here()
         name = c.ident("a type such as f32[N, 10]")
         try:
@@ -420,7 +317,7 @@ class _Parser:
             _TYPES[key] = t
         return t
 
-    def dims(self, c: _Cursor) -> list[Any]:
+    def dims(self, c: Cursor) -> list[Any]:
         c.expect("[", "expected '['")
         out: list[Any] = []
         if c.accept("]"):
@@ -438,7 +335,7 @@ class _Parser:
             c.expect(",", "expected ',' or ']' after a dimension")
 
     # ---- constants ------------------------------------------------------------------
-    def dense(self, c: _Cursor, op: OpDef) -> tuple[int, Any]:
+    def dense(self, c: Cursor, op: OpDef) -> tuple[int, Any]:
         pos = c.here()
         if op.name != "const":
             raise c.error(f"dense<...> data belongs to const nodes, not {op.name}", pos)
@@ -448,7 +345,7 @@ class _Parser:
         c.expect(">", "expected '>' to close dense<...>")
         return tree
 
-    def dense_item(self, c: _Cursor) -> tuple[int, Any]:
+    def dense_item(self, c: Cursor) -> tuple[int, Any]:
         pos = c.here()
         if not c.accept("["):
             text, pos = c.scan(",]>")
@@ -464,7 +361,7 @@ class _Parser:
                 return pos, items
             c.expect(",", "expected ',' or ']' in dense data")
 
-    def constant(self, c: _Cursor, node: Node, dense: tuple[int, Any] | None) -> None:
+    def constant(self, c: Cursor, node: Node, dense: tuple[int, Any] | None) -> None:
         name = node.attrs["name"]
         t = node.results[0].type
         if dense is not None:
@@ -478,14 +375,18 @@ class _Parser:
             raise c.error(f"constant '{name}' is given twice with different data", dense[0] if dense else 0)
         self.graph.constants[name] = data
 
-    def dense_array(self, c: _Cursor, tree: tuple[int, Any], t: TensorType) -> np.ndarray:
+    def dense_array(self, c: Cursor, tree: tuple[int, Any], t: TensorType) -> np.ndarray:
         if not t.is_static:
             raise c.error(f"dense data needs a static type, got {t}", tree[0])
-        flat: list[Any] = []
-        _flatten(c, tree, t.shape, 0, t.dtype, flat)
-        return array_from_elements(flat, t.dtype, t.shape)
+        leaves: list[tuple[int, str]] = []
+        _flatten(c, tree, t.shape, 0, leaves)
+        try:
+            return array_from_texts([text for _, text in leaves], t.dtype, t.shape)
+        except ElementError as exc:
+            pos, text = leaves[exc.index]
+            raise c.error(f"bad {t.dtype.name} element {text!r}: {exc}", pos) from None
 
-    def weight_array(self, c: _Cursor, name: str, array: Any, t: TensorType) -> np.ndarray:
+    def weight_array(self, c: Cursor, name: str, array: Any, t: TensorType) -> np.ndarray:
         a = np.asarray(array)
         want = t.dtype.np_dtype
         if t.dtype == bf16 and a.dtype != want and a.dtype.kind in "uV" and a.dtype.itemsize == 2:
@@ -495,19 +396,17 @@ class _Parser:
         return a
 
 
-def _flatten(c: _Cursor, tree: tuple[int, Any], shape: tuple[Any, ...], depth: int, dtype: DType,
-             out: list[Any]) -> None:
+def _flatten(c: Cursor, tree: tuple[int, Any], shape: tuple[Any, ...], depth: int,
+             out: list[tuple[int, str]]) -> None:
+    """Check that dense data nests like ``shape`` and collect its leaves in order."""
     pos, item = tree
     if depth == len(shape):
         if isinstance(item, list):
             raise c.error(f"dense data is nested deeper than the type's rank {len(shape)}", pos)
-        try:
-            out.append(element_from_text(item, dtype))
-        except ValueError as exc:
-            raise c.error(f"bad {dtype.name} element {item!r}: {exc}", pos) from None
+        out.append(tree)
         return
     if not isinstance(item, list) or len(item) != shape[depth]:
         got = f"{len(item)} items" if isinstance(item, list) else "a scalar"
         raise c.error(f"dense data: expected a list of {shape[depth]} items at depth {depth}, got {got}", pos)
     for sub in item:
-        _flatten(c, sub, shape, depth + 1, dtype, out)
+        _flatten(c, sub, shape, depth + 1, out)

@@ -2,8 +2,9 @@
 
 Checks (each problem names one): ssa (defined once, before use, inside the graph),
 structure (results point back at their node), uses (use lists match the operands),
-attrs (valid for the op's schema), types (results are what the op's rule infers now;
-a const matches its data), outputs and properties (arguments are defined values).
+attrs (valid for the op's schema, resolved where the op resolves them), types (results are
+what the op's rule infers now; a const matches its data), outputs and properties
+(arguments are defined values).
 """
 
 from __future__ import annotations
@@ -135,6 +136,16 @@ class _Checker:
         if not isinstance(node.attrs, Attrs) or canonical != node.attrs:
             self.report("attrs", f"{node.op.name}: attributes are not in canonical form; expected "
                         f"{dict(canonical)}, got {dict(node.attrs)}", line)
+            return
+        if node.op.resolve is None:
+            return
+        try:
+            resolved = node.op.resolve([v.type for v in node.inputs], node.attrs)
+        except _RULE_ERRORS:
+            return  # the types check reports the rule's complaint
+        if resolved != node.attrs:
+            self.report("attrs", f"{node.op.name}: attributes are not resolved for these operands; "
+                        f"expected {dict(resolved)}, got {dict(node.attrs)}", line)
 
     def types(self, node: Node, line: int) -> None:
         if "explicit_type" in node.op.traits:

@@ -22,9 +22,8 @@ FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,})(?P<info>[^`]*)$")
 
 # Docs whose examples are known to fail, with why. The mark is strict: once the doc is fixed
 # the test reports XPASS as a failure, and the entry must go.
-KNOWN_BROKEN = {
-    "docs/ir.md": "its python block uses `graph`, which no block defines (a placeholder, not an example)",
-}
+# A doc listed here must fail (strict xfail), so fixing it forces removing it from this list.
+KNOWN_BROKEN: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,17 @@ def test_unprintable_attribute_values_are_shown_and_reported() -> None:
     assert lines[3] == "  > 4 |   %2 = leaky_relu(%x) {alpha = <frozenset frozenset({1})>} : f32[N, 3]"
 
 
+def test_unresolved_attributes_are_reported() -> None:
+    g = Graph("sq")
+    x = g.add_input("x", TensorType(f32, [1, N, 1]))
+    y = Builder(g).op("squeeze", x)
+    g.set_outputs([y])
+    verify(g)
+    y.producer.attrs = Attrs({"axes": None})  # what the builder resolved to (0, 2)
+    assert problems(g)[1] == ("[attrs] squeeze: attributes are not resolved for these operands; "
+                              "expected {'axes': (0, 2)}, got {'axes': None}")
+
+
 def test_rule_failure_is_reported_not_raised() -> None:
     g, (_, r, _, _) = chain()
     r.type = TensorType(i32, [N, 3])
