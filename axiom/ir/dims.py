@@ -7,6 +7,7 @@ so ``N + 1 > N`` is proved and ``N == M`` is unknown, never guessed.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -89,7 +90,7 @@ def as_dim(d: object) -> Dim:
         for s in d.free_symbols:
             if not (s.is_integer and s.is_positive):
                 raise ValueError(f"dimension symbol {s} must be made with axiom.ir.sym()")
-        e = sympy.simplify(d) if not d.is_Symbol else d
+        e = _simplify(d) if not d.is_Symbol else d
         if e.is_Integer:
             return as_dim(int(e))
         if e.is_number:
@@ -99,6 +100,12 @@ def as_dim(d: object) -> Dim:
                              "use // for floor division")
         return e
     raise TypeError(f"cannot use {d!r} ({type(d).__name__}) as a dimension")
+
+
+@functools.lru_cache(maxsize=16384)
+def _simplify(e: sympy.Expr) -> sympy.Expr:
+    """sympy.simplify is slow and dims repeat endlessly (every node's type): remember answers."""
+    return sympy.simplify(e)
 
 
 def parse_dim(text: str) -> Dim:

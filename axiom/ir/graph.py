@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +13,9 @@ import numpy as np
 from axiom.ir.errors import AttributeError_, AxiomError, ShapeError
 from axiom.ir.opdef import Attrs, OpDef, get_op
 from axiom.ir.types import TensorType
+
+
+_LOC_RISKY = re.compile(r'[:@"\n\r\t#]|^\?$|^<unknown>$')
 
 
 @dataclass(frozen=True)
@@ -22,24 +27,37 @@ class Loc:
     name: str | None = None
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
-        if self.name and where:
-            return f"{self.name} @ {where}"
-        return self.name or where or "<unknown>"
+        """``name @ file:line``, ``file:line``, ``file:?`` or ``name``; a name that could be
+        misread (a colon, an ``@``, odd spaces) is JSON-quoted, so ``Loc.parse`` gets it back."""
+        where = ""
+        if self.file is not None or self.line is not None:
+            where = f"{self.file if self.file is not None else '?'}:{self.line if self.line is not None else '?'}"
+        name = self.name
+        if name is not None and (_LOC_RISKY.search(name) or name != name.strip() or not name):
+            name = json.dumps(name)
+        if name is not None and where:
+            return f"{name} @ {where}"
+        return name or where or "<unknown>"
 
     @staticmethod
     def parse(text: str) -> Loc:
         """Inverse of ``str(loc)``."""
         text = text.strip()
-        name = None
-        if " @ " in text:
+        name: str | None = None
+        if text.startswith('"'):
+            name, end = json.JSONDecoder().raw_decode(text)
+            text = text[end:]
+            if not text.startswith(" @ "):
+                return Loc(None, None, name)
+            text = text[3:]
+        elif " @ " in text:
             name, text = text.split(" @ ", 1)
         file, sep, line = text.rpartition(":")
-        if sep and line.isdigit() and file:
-            return Loc(file, int(line), name)
+        if sep and file and (line.isdigit() or line == "?"):
+            return Loc(None if file == "?" else file, int(line) if line.isdigit() else None, name)
         if name is not None:
             return Loc(text or None, None, name)
-        return Loc(None, None, text or None)
+        return Loc(None, None, None if text in ("", "<unknown>") else text)
 
 
 class Value:

@@ -285,3 +285,17 @@ def test_replace_all_uses_can_exclude_the_new_producer():
     assert g.outputs == [wrapped]
     assert wrapped.producer.inputs == [y]
     assert y.uses == [(wrapped.producer, 0)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.text(min_size=1, max_size=12).filter(lambda s: "\n" not in s and " @ " not in s
+                                                                     and s.strip() == s and s != "?")),
+       st.one_of(st.none(), st.integers(0, 10**6)),
+       st.one_of(st.none(), st.text(max_size=12)))
+def test_loc_text_round_trips(file, line, name):
+    from axiom.ir import Loc
+
+    loc = Loc(file, line, name)
+    if loc == Loc():
+        return
+    assert Loc.parse(str(loc)) == loc
