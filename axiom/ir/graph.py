@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
 import json
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +14,21 @@ from axiom.ir.errors import AttributeError_, AxiomError, ShapeError
 from axiom.ir.opdef import Attrs, OpDef, get_op
 from axiom.ir.types import TensorType
 
-
 _LOC_RISKY = re.compile(r'[:@"\n\r\t#]|^\?$|^<unknown>$')
+
+
+def _quoted_prefix(text: str) -> tuple[str, str] | None:
+    """A JSON string at the start of ``text`` and what follows it, or None."""
+    if not text.startswith('"'):
+        return None
+    try:
+        name, end = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError:
+        return None
+    rest = text[end:]
+    if not isinstance(name, str) or (rest and not rest.startswith(" @ ")):
+        return None
+    return name, rest
 
 
 @dataclass(frozen=True)
@@ -31,9 +44,11 @@ class Loc:
         misread (a colon, an ``@``, odd spaces) is JSON-quoted, so ``Loc.parse`` gets it back."""
         where = ""
         if self.file is not None or self.line is not None:
-            where = f"{self.file if self.file is not None else '?'}:{self.line if self.line is not None else '?'}"
+            file = "?" if self.file is None else self.file
+            where = f"{file}:{'?' if self.line is None else self.line}"
         name = self.name
-        if name is not None and (_LOC_RISKY.search(name) or name != name.strip() or not name):
+        if name is not None and (_LOC_RISKY.search(name) or name != name.strip() or not name
+                                 or not name.isprintable()):
             name = json.dumps(name)
         if name is not None and where:
             return f"{name} @ {where}"
@@ -44,9 +59,9 @@ class Loc:
         """Inverse of ``str(loc)``."""
         text = text.strip()
         name: str | None = None
-        if text.startswith('"'):
-            name, end = json.JSONDecoder().raw_decode(text)
-            text = text[end:]
+        quoted = _quoted_prefix(text)
+        if quoted is not None:
+            name, text = quoted
             if not text.startswith(" @ "):
                 return Loc(None, None, name)
             text = text[3:]

@@ -179,22 +179,13 @@ class _Printer:
 
 
 def loc_comment(loc: Loc | None) -> str:
-    """The trailing ``# file:line`` comment of a location, in the form ``Loc.parse`` reads back
-    unchanged (whitespace runs become one space; ``a:07`` becomes ``a:7``)."""
-    if loc is None:
+    """The trailing ``# file:line`` comment of a location; ``Loc.parse`` reads it back exactly."""
+    if loc is None or loc == Loc():
         return ""
-    text = _loc_text(loc)
-    for _ in range(4):  # a fixed point after one or two steps
-        again = _loc_text(Loc.parse(text))
-        if again == text:
-            break
-        text = again
-    return f"{LOC_GAP}# {text}" if text else ""
-
-
-def _loc_text(loc: Loc) -> str:
-    text = " ".join(str(loc).split())
-    return "" if text == str(Loc()) else text
+    text = str(loc)
+    if not text.isprintable():  # only a file name can carry a line break: keep the line intact
+        text = "".join(c if c.isprintable() else " " for c in text)
+    return f"{LOC_GAP}# {text}"
 
 
 def save_weights(constants: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> None:

@@ -206,7 +206,8 @@ def test_locations_print_as_trailing_comments_in_parseable_form() -> None:
             Loc(None, None, "node:007"), Loc()]
     g.set_outputs([b.op("abs", x, loc=loc) for loc in locs])
     assert [line.partition("#")[2] for line in body(g)[:-1]] == [
-        " model.py:12", " fc1 weight @ m.py:3", " onnx::Conv_3", " node:7", ""]
+        " model.py:12", ' "fc1  weight\\n" @ m.py:3', ' "onnx::Conv_3"', ' "node:007"', ""]
+    assert [Loc.parse(line.partition("# ")[2]) for line in body(g)[:-2]] == locs[:-1]
 
 
 def test_properties_and_empty_outputs() -> None:
