@@ -62,11 +62,11 @@ def main() -> int:
     for batch in args.batches:
         x, _ = fake_digits(batch)
         xt = torch.from_numpy(x)
-        eager = median_ms(lambda: reference(xt), args.repeats)
+        eager = median_ms(lambda xt=xt: reference(xt), args.repeats)
         print(f"{'torch eager':<16}{batch:>6}{eager:>12.3f}{1.0:>10.2f}")
         for name, exe in runners.items():
             np.testing.assert_allclose(exe(x), reference(xt).numpy(), rtol=1e-4, atol=1e-6)
-            ms = median_ms(lambda exe=exe: exe(x), args.repeats)
+            ms = median_ms(lambda exe=exe, x=x: exe(x), args.repeats)
             print(f"{name:<16}{batch:>6}{ms:>12.3f}{ms / eager:>10.2f}")
     return 0
 
