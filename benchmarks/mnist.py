@@ -27,36 +27,19 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def torch_mnist(params: dict[str, np.ndarray]) -> Callable[[object], object]:
-    """The same classifier written by hand in PyTorch, with Axiom's weights."""
-    import torch
-    import torch.nn.functional as F
-
-    p = {k: torch.from_numpy(v) for k, v in params.items()}
-
-    @torch.no_grad()
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        y = F.max_pool2d(F.relu(F.conv2d(x, p["conv2d_0.weight"], p["conv2d_0.bias"], padding=1)), 2)
-        y = F.max_pool2d(F.relu(F.conv2d(y, p["conv2d_1.weight"], p["conv2d_1.bias"], padding=1)), 2)
-        y = F.relu(F.linear(y.flatten(1), p["dense_0.weight"], p["dense_0.bias"]))
-        return F.softmax(F.linear(y, p["dense_1.weight"], p["dense_1.bias"]), dim=-1)
-
-    return forward
-
-
 def main() -> int:
     import torch
 
     import axiom
     from axiom.backends import backend_names
-    from axiom.examples.mnist import fake_digits, mnist
+    from axiom.examples.mnist import fake_digits, mnist, torch_reference
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 32])
     ap.add_argument("--repeats", type=int, default=30)
     args = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    reference = torch_mnist(mnist.params)
+    reference = torch_reference(mnist.params)
     runners = {f"axiom[{b}]": axiom.compile(mnist, backend=b) for b in backend_names()}
     print(f"{'runner':<16}{'batch':>6}{'median ms':>12}{'vs eager':>10}")
     for batch in args.batches:

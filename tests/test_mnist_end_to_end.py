@@ -5,23 +5,9 @@ import numpy as np
 import pytest
 
 import axiom
-from axiom.examples.mnist import fake_digits, mnist
+from axiom.examples.mnist import fake_digits, mnist, torch_reference
 from axiom.ir.parser import parse_graph
 from axiom.ir.printer import print_graph
-
-
-def _torch_reference(params):
-    torch = pytest.importorskip("torch")
-    F = torch.nn.functional
-    p = {k: torch.from_numpy(v) for k, v in params.items()}
-
-    def forward(x):
-        y = F.max_pool2d(F.relu(F.conv2d(x, p["conv2d_0.weight"], p["conv2d_0.bias"], padding=1)), 2)
-        y = F.max_pool2d(F.relu(F.conv2d(y, p["conv2d_1.weight"], p["conv2d_1.bias"], padding=1)), 2)
-        y = F.relu(F.linear(y.flatten(1), p["dense_0.weight"], p["dense_0.bias"]))
-        return F.softmax(F.linear(y, p["dense_1.weight"], p["dense_1.bias"]), dim=-1)
-
-    return forward
 
 
 def test_compiles_with_symbolic_batch_and_runs_at_two_sizes():
@@ -29,7 +15,7 @@ def test_compiles_with_symbolic_batch_and_runs_at_two_sizes():
     exe = axiom.compile(mnist, backend="numpy")
     assert str(exe.ir.inputs[0].type) == "f32[N, 1, 28, 28]"
     assert str(exe.ir.outputs[0].type) == "f32[N, 10]"
-    reference = _torch_reference(mnist.params)
+    reference = torch_reference(mnist.params)
     for batch in (1, 5):
         x, _ = fake_digits(batch, seed=batch)
         probs = exe(x)

@@ -4,6 +4,9 @@ The model is traced once, when this module is imported: its graph takes f32[N, 1
 any batch size N and declares that its output rows are probability distributions.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 import axiom
@@ -40,6 +43,24 @@ def fake_digits(batch: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
             images[i, 0, top + r0:top + r1, left + c0:left + c1] = ink
     noise = rng.normal(0.0, 0.05, size=images.shape).astype(np.float32)
     return np.clip(images + noise, 0.0, 1.0), labels.astype(np.int64)
+
+
+def torch_reference(params: dict[str, np.ndarray]) -> Callable[[Any], Any]:
+    """The same classifier written by hand in PyTorch eager, with the given (Axiom) weights;
+    the oracle of the end-to-end tests and the baseline of benchmarks/mnist.py."""
+    import torch
+    import torch.nn.functional as F
+
+    p = {k: torch.from_numpy(v) for k, v in params.items()}
+
+    @torch.no_grad()
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        y = F.max_pool2d(F.relu(F.conv2d(x, p["conv2d_0.weight"], p["conv2d_0.bias"], padding=1)), 2)
+        y = F.max_pool2d(F.relu(F.conv2d(y, p["conv2d_1.weight"], p["conv2d_1.bias"], padding=1)), 2)
+        y = F.relu(F.linear(y.flatten(1), p["dense_0.weight"], p["dense_0.bias"]))
+        return F.softmax(F.linear(y, p["dense_1.weight"], p["dense_1.bias"]), dim=-1)
+
+    return forward
 
 
 def main(batch: int = 4) -> int:

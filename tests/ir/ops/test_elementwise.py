@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_harness import run_op
 
 from axiom.backends.numpy import run_graph
 from axiom.ir import Builder, Graph, ShapeError, TensorType, all_ops, get_op
@@ -37,16 +38,6 @@ def from_torch(t: torch.Tensor) -> np.ndarray:
     return t.float().numpy() if t.dtype == torch.bfloat16 else t.numpy()
 
 
-def run_op(name: str, arrays: list[np.ndarray], **attrs: object) -> np.ndarray:
-    """One-node graph through the interpreter; the result must match the inferred type."""
-    g = Graph(name)
-    b = Builder(g)
-    xs = [g.add_input(f"x{i}", TensorType(dtype_from_numpy(a.dtype), a.shape)) for i, a in enumerate(arrays)]
-    out = b.op(name, *xs, **attrs)
-    g.set_outputs([out])
-    (y,) = run_graph(g, arrays)
-    assert y.shape == out.shape and y.dtype == out.dtype.np_dtype, (y.shape, y.dtype, out.type)
-    return y
 
 
 def check(ours: np.ndarray, want: torch.Tensor) -> None:

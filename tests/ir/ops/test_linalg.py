@@ -8,30 +8,16 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from op_harness import infer, run_op
 
-from axiom.backends.numpy.interpreter import run_graph
-from axiom.ir import Builder, Graph, ShapeError, TensorType, get_op, sym
-from axiom.ir.dtypes import dtype_from_numpy
+from axiom.ir import Builder, Graph, ShapeError, TensorType, sym
 
 N, K, B = sym("N"), sym("K"), sym("B")
 TOL = {np.float16: 1e-2, np.float32: 1e-5, np.float64: 1e-12}
 
 
-def run_op(op: str, arrays: list[np.ndarray], **attrs) -> np.ndarray:
-    """Evaluate one op through a graph and the reference interpreter."""
-    g = Graph("t")
-    xs = [g.add_input(f"x{i}", TensorType(dtype_from_numpy(a.dtype), a.shape)) for i, a in enumerate(arrays)]
-    y = Builder(g).op(op, *xs, **attrs)
-    g.set_outputs([y])
-    (out,) = run_graph(g, arrays)
-    assert out.shape == tuple(y.type.shape)
-    assert out.dtype == y.type.dtype.np_dtype
-    return out
 
 
-def infer(op: str, *types: TensorType, **attrs) -> TensorType:
-    opdef = get_op(op)
-    return opdef.infer_types(list(types), opdef.make_attrs(attrs))[0]
 
 
 @st.composite

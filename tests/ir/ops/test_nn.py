@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from op_harness import infer, run_op
 
-from axiom.backends.numpy.interpreter import run_graph
-from axiom.ir import Builder, Graph, ShapeError, TensorType, get_op, sym
+from axiom.ir import ShapeError, TensorType, sym
 from axiom.ir.dims import evaluate_dim
 from axiom.ir.dtypes import dtype_from_numpy
 from axiom.ir.errors import AttributeError_
@@ -21,21 +21,8 @@ TOL = {np.float16: 2e-2, np.float32: 1e-4, np.float64: 1e-10}
 FLOATS = [np.float32, np.float64]
 
 
-def run_op(op: str, arrays: list[np.ndarray], **attrs) -> np.ndarray:
-    """Evaluate one op through a graph and the reference interpreter."""
-    g = Graph("t")
-    xs = [g.add_input(f"x{i}", TensorType(dtype_from_numpy(a.dtype), a.shape)) for i, a in enumerate(arrays)]
-    y = Builder(g).op(op, *xs, **attrs)
-    g.set_outputs([y])
-    (out,) = run_graph(g, arrays)
-    assert out.shape == tuple(y.type.shape)
-    assert out.dtype == y.type.dtype.np_dtype
-    return out
 
 
-def infer(op: str, *types: TensorType, **attrs) -> TensorType:
-    opdef = get_op(op)
-    return opdef.infer_types(list(types), opdef.make_attrs(attrs))[0]
 
 
 def symbolic_hw(op: str, x: np.ndarray, *rest: np.ndarray, **attrs) -> tuple[int, int]:

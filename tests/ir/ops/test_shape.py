@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from onnx import helper, numpy_helper
+from op_harness import infer_all as infer
+from op_harness import run_op_all as run_op
 
 from axiom.backends.numpy import EvaluationError, run_graph
 from axiom.ir import Builder, Graph, ShapeError, TensorType, get_op, sym
-from axiom.ir.dtypes import dtype_from_numpy
 from axiom.ir.errors import AttributeError_
 
 N, M = sym("N"), sym("M")
@@ -28,24 +29,8 @@ def arange(shape: tuple[int, ...], dtype: object = np.float32) -> np.ndarray:
     return (np.arange(int(np.prod(shape))) % 97 + 1).astype(dtype).reshape(shape)
 
 
-def run_op(name: str, arrays: list[np.ndarray], **attrs: object) -> list[np.ndarray]:
-    """Build a one-node graph, run it through the interpreter, and check the inferred types."""
-    g = Graph(name)
-    b = Builder(g)
-    xs = [g.add_input(f"x{i}", TensorType(dtype_from_numpy(a.dtype), a.shape)) for i, a in enumerate(arrays)]
-    out = b.op(name, *xs, **attrs)
-    outs = list(out) if isinstance(out, tuple) else [out]
-    g.set_outputs(outs)
-    results = run_graph(g, arrays)
-    for v, r in zip(outs, results, strict=True):
-        assert r.shape == v.shape, f"{name}: reference gave {r.shape}, type rule {v.type}"
-        assert r.dtype == v.dtype.np_dtype
-    return results
 
 
-def infer(name: str, *types: TensorType, **attrs: object) -> list[TensorType]:
-    op = get_op(name)
-    return op.infer_types(list(types), op.make_attrs(attrs))
 
 
 def ort_op(op_type: str, arrays: list[np.ndarray], consts: tuple = (), **attrs: object) -> np.ndarray:
