@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from axiom.backends import get_backend
+from axiom.compiler.manager import Instrumentation
+from axiom.compiler.passbase import Pass
 from axiom.compiler.pipeline import run_pipeline
 from axiom.ir.errors import UnsupportedError
 from axiom.ir.graph import Graph
@@ -26,9 +29,30 @@ def to_graph(model: Any) -> Graph:
                            "@axiom.model function, or a path to an .axir file")
 
 
-def compile(model: Any, backend: str = "best", verify: bool = True) -> Executable:  # noqa: A001
-    """Compile ``model`` for ``backend`` ("numpy", or "best" for the fastest available)."""
-    result = run_pipeline(to_graph(model), verify=verify)
+def compile(  # noqa: A001 - the public name
+    model: Any,
+    backend: str = "best",
+    *,
+    opt_level: int = 2,
+    passes: str | Sequence[Pass | str] | None = None,
+    verify: bool = True,
+    print_ir_before: Sequence[str] = (),
+    print_ir_after: Sequence[str] = (),
+    print_ir_after_all: bool = False,
+    print_ir_after_change: bool = False,
+    ir_dump_dir: str | Path | None = None,
+    pass_timing: bool = False,
+    out: TextIO | None = None,
+) -> Executable:
+    """Compile ``model`` for ``backend`` ("numpy", or "best" for the fastest available).
+
+    ``passes`` replaces the pipeline of ``opt_level`` (a string such as ``"cse,dce"`` or a list
+    of Pass objects, your own included). The ``print_ir_*``, ``ir_dump_dir`` and
+    ``pass_timing`` switches show the IR as the passes change it (on ``out``, default stderr).
+    """
+    instrument = Instrumentation(tuple(print_ir_before), tuple(print_ir_after), print_ir_after_all,
+                                 print_ir_after_change, ir_dump_dir, pass_timing, out)
+    result = run_pipeline(to_graph(model), passes, opt_level, verify, instrument)
     module = get_backend(backend)
     name = module.__name__.rsplit(".", 1)[-1]
     return Executable(ir=result.graph, backend=name, run=module.lower(result.graph),
