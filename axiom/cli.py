@@ -1,4 +1,4 @@
-"""The `axiom` command: dump, run, ops, demo."""
+"""The `axiom` command: dump, run, opt, ops, demo."""
 
 from __future__ import annotations
 
@@ -94,7 +94,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from axiom.ir.printer import name_values
 
     graph = _graph(args.model)
-    exe = api.compile(graph, backend=args.backend)
+    ins = instrumentation(args)
+    exe = api.compile(graph, backend=args.backend, opt_level=args.opt_level, passes=args.passes,
+                      verify=not args.no_verify, print_ir_before=ins.print_ir_before,
+                      print_ir_after=ins.print_ir_after, print_ir_after_all=ins.print_ir_after_all,
+                      print_ir_after_change=ins.print_ir_after_change, ir_dump_dir=ins.ir_dump_dir,
+                      pass_timing=ins.pass_timing, out=sys.stderr)
     given = dict(item.split("=", 1) for item in args.input)
     bindings = _parse_bindings(args.dim)
     arrays = random_inputs(exe.ir, bindings, args.seed)
@@ -141,6 +146,44 @@ def _load_facet_packages() -> None:
             continue
 
 
+def cmd_opt(args: argparse.Namespace) -> int:
+    """Like mlir-opt: read IR (or a model), run a pipeline, write IR text."""
+    from axiom.compiler.pipeline import run_pipeline
+    from axiom.ir.printer import print_graph
+
+    result = run_pipeline(_graph(args.model), args.passes, args.opt_level, not args.no_verify,
+                          instrumentation(args))
+    text = print_graph(result.graph, constants="inline" if args.inline_constants else "elide")
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    for fact in result.context.assumptions:
+        print(f"axiom: assumed {fact}", file=sys.stderr)
+    return 0
+
+
+def add_pipeline_options(p: argparse.ArgumentParser) -> None:
+    """The pipeline and IR-instrumentation switches, named like MLIR's."""
+    p.add_argument("--passes", default=None,
+                   help='pipeline, e.g. "fold-constants,cse,dce" (default: the -O level\'s)')
+    p.add_argument("-O", dest="opt_level", type=int, default=2, choices=range(4), help="optimisation level")
+    p.add_argument("--no-verify", action="store_true", help="do not verify the IR after each pass")
+    p.add_argument("--print-ir-before", action="append", default=[], metavar="PASS")
+    p.add_argument("--print-ir-after", action="append", default=[], metavar="PASS")
+    p.add_argument("--print-ir-after-all", action="store_true")
+    p.add_argument("--print-ir-after-change", action="store_true")
+    p.add_argument("--ir-dump-dir", metavar="DIR", help="write the IR after each pass to DIR/NN-pass.axir")
+    p.add_argument("--pass-timing", action="store_true", help="print a table of pass times")
+
+
+def instrumentation(args: argparse.Namespace):  # noqa: ANN201 - Instrumentation
+    from axiom.compiler.manager import Instrumentation
+
+    return Instrumentation(tuple(args.print_ir_before), tuple(args.print_ir_after), args.print_ir_after_all,
+                           args.print_ir_after_change, args.ir_dump_dir, args.pass_timing, sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from axiom.demo import run_demo
 
@@ -161,7 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dim", action="append", default=[], metavar="SYMBOL=INT",
                    help="value of a symbolic dim for random inputs (default 2)")
     r.add_argument("--seed", type=int, default=0)
+    add_pipeline_options(r)
     r.set_defaults(fn=cmd_run)
+    t = sub.add_parser("opt", help="run passes over IR text and print the result (like mlir-opt)")
+    t.add_argument("model", help="FILE.axir, FILE.py:model or module:model")
+    t.add_argument("-o", "--output", help="write the IR here instead of stdout")
+    t.add_argument("--inline-constants", action="store_true", help="print every constant's data")
+    add_pipeline_options(t)
+    t.set_defaults(fn=cmd_opt)
     o = sub.add_parser("ops", help="table of every op and the facets it has")
     o.set_defaults(fn=cmd_ops)
     m = sub.add_parser("demo", help="compile the bundled MNIST classifier and show every stage")
