@@ -94,7 +94,8 @@ def apply_patterns(graph: Graph, patterns: Iterable[Pattern], ctx: PassContext |
             replacement = p.rewrite(node, Rewriter(graph, node))
             if replacement is None:
                 if len(graph.nodes) != count_before:
-                    raise AxiomError(f"pattern {p.name!r} built nodes but returned None; build only on a match")
+                    raise AxiomError(f"pattern {p.name!r} built nodes but returned None; "
+                                     "build only on a match")
                 continue
             new_values = [replacement] if isinstance(replacement, Value) else list(replacement)
             _replace(graph, node, new_values, p)

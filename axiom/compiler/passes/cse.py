@@ -35,8 +35,16 @@ class CommonSubexpressionElimination(Pass):
                 graph.replace_all_uses(old, new)
             graph.erase(node)
             merged += 1
+            if node.op.name == "const":
+                self._drop_entry(graph, node.attrs["name"])
         ctx.count("cse.eliminated", merged)
         return merged > 0
+
+    @staticmethod
+    def _drop_entry(graph: Graph, name: str) -> None:
+        """Remove a merged constant's table entry once no const node reads it."""
+        if not any(n.op.name == "const" and n.attrs["name"] == name for n in graph.nodes):
+            graph.constants.pop(name, None)
 
     def _key(self, graph: Graph, node: Node) -> tuple | None:
         if node.op.name != "const":
