@@ -175,11 +175,29 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--print-ir-after-change", action="store_true")
     p.add_argument("--ir-dump-dir", metavar="DIR", help="write the IR after each pass to DIR/NN-pass.axir")
     p.add_argument("--pass-timing", action="store_true", help="print a table of pass times")
+    p.add_argument("--load", action="append", default=[], metavar="FILE.py",
+                   help="import a Python file first (to register passes of your own)")
+
+
+def load_plugins(files: list[str]) -> None:
+    """Import each file, so the passes it registers can be named in --passes."""
+    from axiom.ir.errors import AxiomError
+
+    for f in files:
+        path = Path(f)
+        if not path.exists():
+            raise AxiomError(f"--load: no such file: {f}")
+        spec = importlib.util.spec_from_file_location(f"axiom_plugin_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
 
 
 def instrumentation(args: argparse.Namespace):  # noqa: ANN201 - Instrumentation
     from axiom.compiler.manager import Instrumentation
 
+    load_plugins(args.load)
     return Instrumentation(tuple(args.print_ir_before), tuple(args.print_ir_after), args.print_ir_after_all,
                            args.print_ir_after_change, args.ir_dump_dir, args.pass_timing, sys.stderr)
 

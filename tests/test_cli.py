@@ -71,3 +71,42 @@ def test_demo_prints_every_stage(capsys):
     for part in ("== IR", "graph @mnist", "== passes run: fold-constants, cse, dce", "valid_probabilities",
                  "unchecked", "row sum 1.000000"):
         assert part in out
+
+
+RELU2 = """graph @twice(%x: f32[N, 4]) -> (f32[N, 4]) {
+  %0 = relu(%x) : f32[N, 4]
+  %1 = relu(%0) : f32[N, 4]
+  return %1
+}"""
+
+
+def test_opt_runs_a_pipeline_and_writes_ir(tmp_path, capsys):
+    path = tmp_path / "m.axir"
+    path.write_text(AFFINE.replace("%1 = tanh(%0)", "%9 = exp(%w) : f32[3]\n  %1 = tanh(%0)"))
+    assert main(["opt", str(path), "--passes", "dce", "--print-ir-after-change", "--pass-timing"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == AFFINE
+    assert "// ----- IR after dce -----" in captured.err and "total" in captured.err
+
+
+def test_opt_loads_a_user_pass_and_dumps_each_pass(tmp_path, capsys):
+    path = tmp_path / "twice.axir"
+    path.write_text(RELU2 + "\n")
+    dump = tmp_path / "dump"
+    assert main(["opt", str(path), "--load", "docs/examples/relu_idempotent.py", "--passes",
+                 "relu-idempotent,dce", "--ir-dump-dir", str(dump), "-o", str(tmp_path / "out.axir")]) == 0
+    files = ["00-input.axir", "01-relu-idempotent.axir", "02-dce.axir"]
+    assert sorted(p.name for p in dump.iterdir()) == files
+    assert (tmp_path / "out.axir").read_text().count("relu(") == 1
+
+
+def test_opt_reports_an_unknown_pass(tmp_path, capsys):
+    path = tmp_path / "twice.axir"
+    path.write_text(RELU2 + "\n")
+    assert main(["opt", str(path), "--passes", "cse,frobnicate"]) == 1
+    assert "unknown pass 'frobnicate'" in capsys.readouterr().err
+
+
+def test_run_with_level_zero_and_timing(affine, capsys):
+    assert main(["run", str(affine), "-O", "0", "--pass-timing"]) == 0
+    assert "float32[2, 3]" in capsys.readouterr().out

@@ -51,8 +51,10 @@ def register_pass(cls: type[Pass]) -> type[Pass]:
     """Class decorator: make ``cls`` available by its ``name`` in pipeline strings."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no `name`")
-    if cls.name in _PASSES and _PASSES[cls.name] is not cls:
-        raise ValueError(f"a pass named {cls.name!r} is already registered ({_PASSES[cls.name].__name__})")
+    old = _PASSES.get(cls.name)
+    if old is not None and old.__qualname__ != cls.__qualname__:
+        # The same class defined again (a re-run notebook cell, a reloaded plugin) replaces itself.
+        raise ValueError(f"a pass named {cls.name!r} is already registered ({old.__qualname__})")
     _PASSES[cls.name] = cls
     return cls
 
