@@ -1,4 +1,4 @@
-"""The `axiom` command: dump, run, opt, ops, demo."""
+"""The `axiom` command: dump, run, opt, viz, ops, demo."""
 
 from __future__ import annotations
 
@@ -202,6 +202,20 @@ def instrumentation(args: argparse.Namespace):  # noqa: ANN201 - Instrumentation
                            args.print_ir_after_change, args.ir_dump_dir, args.pass_timing, sys.stderr)
 
 
+def cmd_viz(args: argparse.Namespace) -> int:
+    """Draw a model's graph (after --passes, if given) as .svg/.png/.pdf, or write its .dot."""
+    from axiom.viz import default_output, render_graph
+
+    graph = _graph(args.model)
+    if args.passes is not None:
+        from axiom.compiler.pipeline import run_pipeline
+
+        graph = run_pipeline(graph, args.passes).graph
+    result = render_graph(graph, args.output or default_output(graph), constants=not args.no_constants)
+    print(f"axiom: {result.message}", file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from axiom.demo import run_demo
 
@@ -230,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--inline-constants", action="store_true", help="print every constant's data")
     add_pipeline_options(t)
     t.set_defaults(fn=cmd_opt)
+    v = sub.add_parser("viz", help="draw a model's graph with Graphviz (.svg, .png, .pdf or .dot)")
+    v.add_argument("model", help="FILE.axir, FILE.py:model or module:model")
+    v.add_argument("-o", "--output", help="the picture to write (default: NAME.svg, NAME the graph's name)")
+    v.add_argument("--passes", default=None, help='run this pipeline first, e.g. "fold-constants,cse,dce"')
+    v.add_argument("--no-constants", action="store_true", help="leave constants (weights) out")
+    v.set_defaults(fn=cmd_viz)
     o = sub.add_parser("ops", help="table of every op and the facets it has")
     o.set_defaults(fn=cmd_ops)
     m = sub.add_parser("demo", help="compile the bundled MNIST classifier and show every stage")

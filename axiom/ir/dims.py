@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
+import math
+import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import sympy
 from sympy.printing.precedence import PRECEDENCE
@@ -95,6 +98,8 @@ def as_dim(d: object) -> Dim:
             return as_dim(int(e))
         if e.is_number:
             raise ValueError(f"dimension {d} is not an integer")
+        if e.is_negative:
+            raise ValueError(f"dimension {d} is negative for every value of its symbols")
         if not e.is_integer:
             raise ValueError(f"dimension {d} is not an integer for every value of its symbols; "
                              "use // for floor division")
@@ -104,8 +109,14 @@ def as_dim(d: object) -> Dim:
 
 @functools.lru_cache(maxsize=16384)
 def _simplify(e: sympy.Expr) -> sympy.Expr:
-    """sympy.simplify is slow and dims repeat endlessly (every node's type): remember answers."""
-    return sympy.simplify(e)
+    """sympy.simplify, to its fixed point (one call is not always idempotent, and a dim must
+    print and parse back to itself); slow, and dims repeat endlessly, so answers are remembered."""
+    for _ in range(4):
+        nxt = sympy.simplify(e)
+        if nxt == e:
+            break
+        e = nxt
+    return e
 
 
 def parse_dim(text: str) -> Dim:
@@ -197,34 +208,107 @@ def dim_eq(a: Dim, b: Dim) -> Truth:
     diff = _sign_of_difference(a, b)
     if diff == 0:
         return Truth.PROVED
-    if diff.is_zero is False:
+    if diff.is_zero is False and _survives(diff, lambda v: v != 0):
         # Unequal for every assignment only if the difference never vanishes.
         return Truth.DISPROVED
     return Truth.UNKNOWN
 
 
 def dim_le(a: Dim, b: Dim) -> Truth:
-    """Is ``a <= b`` for every value of the symbols?"""
+    """Is ``a <= b`` for every value of the symbols? (DISPROVED: ``a > b`` for every value.)"""
     if isinstance(a, int) and isinstance(b, int):
         return Truth.of(a <= b)
     diff = _sign_of_difference(b, a)
-    if diff.is_nonnegative:
+    lower, upper = _floor_bounds(diff)
+    # diff is an integer: diff > -1 means diff >= 0.
+    if (diff.is_nonnegative or (lower is not None and (lower + 1).is_positive)) \
+            and _survives(diff, lambda v: v >= 0):
         return Truth.PROVED
-    if diff.is_negative:
+    if (diff.is_negative or (upper is not None and upper.is_negative)) and _survives(diff, lambda v: v < 0):
         return Truth.DISPROVED
     return Truth.UNKNOWN
 
 
 def dim_lt(a: Dim, b: Dim) -> Truth:
-    """Is ``a < b`` for every value of the symbols?"""
+    """Is ``a < b`` for every value of the symbols? (DISPROVED: ``a >= b`` for every value.)"""
     if isinstance(a, int) and isinstance(b, int):
         return Truth.of(a < b)
     diff = _sign_of_difference(b, a)
-    if diff.is_positive:
+    lower, upper = _floor_bounds(diff)
+    if (diff.is_positive or (lower is not None and lower.is_positive)) and _survives(diff, lambda v: v > 0):
         return Truth.PROVED
-    if diff.is_nonpositive:
+    # diff is an integer: diff < 1 means diff <= 0.
+    if (diff.is_nonpositive or (upper is not None and (1 - upper).is_positive)) \
+            and _survives(diff, lambda v: v <= 0):
         return Truth.DISPROVED
     return Truth.UNKNOWN
+
+
+_SAMPLE_VALUES = (1, 2, 3, 4, 5, 7, 8, 16, 31)
+
+
+def _survives(diff: sympy.Expr, claim: Callable[[int], bool]) -> bool:
+    """Does ``claim`` hold of ``diff`` at a spread of concrete symbol values?
+
+    sympy's sign assumptions are not always right (it has called ``1 - 2/(M*N)`` negative for
+    positive integers), so every proved or disproved answer must also survive these samples;
+    one that does not becomes unknown. diff is integer-valued, so samples are rounded.
+    """
+    for v in _samples(diff):
+        if v is None or not claim(v):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=16384)
+def _samples(diff: sympy.Expr) -> tuple[int | None, ...]:
+    syms = sorted(diff.free_symbols, key=lambda s: s.name)
+    fn = sympy.lambdify(syms, diff, modules=[_LAMBDIFY_NAMES, "math"])
+    points: list[tuple[int, ...]] = list(itertools.product(_SAMPLE_VALUES, repeat=len(syms)))
+    if len(points) > 400:
+        points = random.Random(len(syms)).sample(points, 400)
+    out: list[int | None] = []
+    for p in points:
+        try:
+            out.append(round(fn(*p)))
+        except (ZeroDivisionError, OverflowError, ValueError):
+            out.append(None)  # undefined somewhere: never claim anything
+    return tuple(out)
+
+
+_LAMBDIFY_NAMES = {"floor": math.floor, "ceiling": math.ceil, "Max": max, "Min": min,
+                   "Mod": lambda a, b: a % b}
+
+
+def _floor_bounds(e: sympy.Expr) -> tuple[sympy.Expr | None, sympy.Expr | None]:
+    """Floor-free lower and upper bounds of ``e``, valid for every value of the symbols.
+
+    ``e`` must be a sum of terms ``c * floor(u)`` (c a number) and floor-free terms. With
+    ``u = p/q`` (p integer-valued, q a positive integer), ``(p - q + 1)/q <= floor(u) <= u``;
+    otherwise ``u - 1 < floor(u) <= u``. (None, None) when ``e`` has another shape.
+    """
+    if not e.has(sympy.floor):
+        return None, None
+    lower, upper = [], []
+    for term in sympy.Add.make_args(sympy.expand(e, deep=False)):
+        coeff, rest = term.as_coeff_Mul()
+        if not isinstance(rest, sympy.floor):
+            if term.has(sympy.floor):
+                return None, None
+            lower.append(term)
+            upper.append(term)
+            continue
+        lo, hi = _floor_of(rest.args[0])
+        lower.append(coeff * (lo if coeff > 0 else hi))
+        upper.append(coeff * (hi if coeff > 0 else lo))
+    return sympy.Add(*lower), sympy.Add(*upper)
+
+
+def _floor_of(u: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    num, den = sympy.fraction(sympy.together(u))
+    if den.is_Integer and den > 0 and num.is_integer and not num.has(sympy.floor):
+        return (num - den + 1) / den, u
+    return u - 1, u
 
 
 def dims_equal(a: Sequence[Dim], b: Sequence[Dim]) -> Truth:

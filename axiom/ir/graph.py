@@ -330,5 +330,11 @@ class Graph:
 
         return print_graph(self)
 
+    def to_dot(self, **options: Any) -> str:
+        """Graphviz DOT text of this graph; options and picture in :func:`axiom.ir.dot.to_dot`."""
+        from axiom.ir.dot import to_dot
+
+        return to_dot(self, **options)
+
     def __repr__(self) -> str:
         return f"<Graph @{self.name}: {len(self.inputs)} inputs, {len(self.nodes)} nodes>"

@@ -158,7 +158,11 @@ def _dim(e: Expr) -> sympy.Expr | int | None:
     expr, _ = e
     if expr.is_number and expr < 0:
         return None
-    return as_dim(expr)
+    try:
+        return as_dim(expr)
+    except ValueError:  # provably negative: not a dimension
+        assert expr.is_negative or sympy.simplify(expr).is_negative
+        return None
 
 
 @settings(max_examples=80, deadline=None)

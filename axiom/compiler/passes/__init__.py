@@ -1,3 +1,6 @@
 """The built-in passes, one module each; importing this package registers them by name."""
 
-from axiom.compiler.passes import cse, dce, fold_constants  # noqa: F401
+import axiom.compiler.passes.decompose  # noqa: F401
+import axiom.compiler.passes.fold_batchnorm  # noqa: F401
+import axiom.compiler.passes.shape_infer  # noqa: F401
+from axiom.compiler.passes import canonicalize, cse, dce, fold_constants, simplify  # noqa: F401
