@@ -41,13 +41,29 @@ def _as_array(v: Value, a: Any) -> np.ndarray:
     t = v.type
     if is_torch_tensor(a):
         return _check_array(v, from_torch(a), f".to(torch.{_TORCH_NAMES.get(t.dtype.name, t.dtype.name)})")
+    if isinstance(a, np.generic):
+        a = np.asarray(a)  # a numpy scalar is a 0-d array: its dtype must match like any array's
+    elif isinstance(a, (bool, int, float)) and t.rank == 0:
+        return _python_scalar(v, a)
     if not isinstance(a, np.ndarray):
-        if np.isscalar(a) and t.rank == 0:
-            a = np.asarray(a, dtype=t.dtype.np_dtype)
-        else:
-            raise InputError(f"input '{v.name}' must be a numpy array (or torch tensor) of type {t}, "
-                             f"got {type(a).__name__}")
+        raise InputError(f"input '{v.name}' must be a numpy array (or torch tensor) of type {t}, "
+                         f"got {type(a).__name__}")
     return _check_array(v, a, f".astype(np.{t.dtype.np_dtype.name})")
+
+
+def _python_scalar(v: Value, a: bool | int | float) -> np.ndarray:
+    """A Python number for a rank-0 input, accepted only when it converts exactly:
+    bool for bool, int for int or float inputs (in range), float for float inputs."""
+    dt = v.type.dtype
+    fits = (dt.is_bool if isinstance(a, bool) else
+            (dt.is_int or dt.is_float) if isinstance(a, int) else dt.is_float)
+    if fits and dt.is_int:
+        info = np.iinfo(dt.np_dtype)
+        fits = info.min <= a <= info.max
+    if not fits:
+        raise InputError(f"input '{v.name}' has type {v.type}: the Python {type(a).__name__} {a!r} does not "
+                         f"convert to it exactly; pass np.array({a!r}, np.{dt.np_dtype.name}) if you mean it")
+    return np.asarray(a, dtype=dt.np_dtype)
 
 
 def _check_array(v: Value, a: np.ndarray, convert: str) -> np.ndarray:
@@ -98,7 +114,10 @@ def _solve_or_eval(expr: sympy.Expr, got: int, bindings: dict[str, int]) -> int:
     if not free:
         return int(e)
     if len(free) == 1:
-        sols = [s for s in sympy.solve(sympy.Eq(e, got), free[0]) if s.is_Integer and s > 0]
+        try:
+            sols = [s for s in sympy.solve(sympy.Eq(e, got), free[0]) if s.is_Integer and s > 0]
+        except (NotImplementedError, ValueError, TypeError):  # floor() and friends: no solver
+            sols = []
         if len(sols) == 1:
             bindings[free[0].name] = int(sols[0])
             return got

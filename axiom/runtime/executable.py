@@ -47,6 +47,12 @@ class Executable:
         unknown = sorted(set(kwargs) - set(names))
         if unknown:
             raise InputError(f"unknown input(s) {unknown}; the inputs are {names}")
+        twice = sorted(set(names[:len(args)]) & set(kwargs))
+        if twice:
+            raise InputError(f"input(s) {twice} given both by position and by name")
+        if len(args) > len(names):
+            raise InputError(f"expected {len(names)} inputs ({', '.join(names)}), "
+                             f"got {len(args)} by position")
         out = list(args)
         for name in names[len(args):]:
             if name not in kwargs:

@@ -59,3 +59,30 @@ def test_wrong_count():
     params = _inputs(TensorType("f32", [N]))
     with pytest.raises(InputError, match=r"expected 1 inputs \(in0: f32\[N\]\), got 2"):
         bind_inputs(params, [np.zeros(1, np.float32)] * 2)
+
+
+@pytest.mark.parametrize("dtype, value, ok", [
+    ("i32", 3, True), ("i32", 3.7, False), ("i32", True, False), ("i32", 2**40, False),
+    ("f32", 3, True), ("f32", 2.5, True), ("f32", True, False), ("bool", True, True), ("bool", 1, False),
+])
+def test_python_scalars_convert_only_exactly(dtype, value, ok):
+    (p,) = _inputs(TensorType(dtype, []))
+    if ok:
+        arrays, _ = bind_inputs([p], [value])
+        assert arrays[0].dtype == TensorType(dtype, []).dtype.np_dtype and arrays[0] == value
+    else:
+        with pytest.raises(InputError, match="input 'in0' has type .* does not convert to it exactly"):
+            bind_inputs([p], [value])
+
+
+def test_numpy_scalar_dtype_must_match():
+    (p,) = _inputs(TensorType("i32", []))
+    with pytest.raises(InputError, match="input 'in0' must have dtype i32"):
+        bind_inputs([p], [np.float64(3.7)])
+    assert bind_inputs([p], [np.int32(3)])[0][0] == 3
+
+
+def test_unsolvable_expression_dim_names_the_input():
+    (p,) = _inputs(TensorType("f32", [parse_dim("N//2")]))
+    with pytest.raises(InputError, match="cannot determine N from a dim of size 3"):
+        bind_inputs([p], [np.zeros(3, np.float32)])

@@ -73,3 +73,12 @@ def test_wrong_torch_dtype_gets_a_torch_hint():
     with pytest.raises(InputError, match=r"input 'x' must have dtype f32 .* got float64; convert it with "
                                          r"\.to\(torch\.float32\)"):
         exe(torch.zeros(2, 3, dtype=torch.float64))
+
+
+def test_an_input_given_twice_or_too_many_is_refused():
+    exe = axiom_compile(_mlp_graph(), backend="numpy")
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(InputError, match=r"input\(s\) \['x'\] given both by position and by name"):
+        exe(x, x=x)
+    with pytest.raises(InputError, match="expected 1 inputs"):
+        exe(x, x)
