@@ -93,8 +93,15 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
 
 
 def where(cond: Tensor, x: Any, y: Any) -> Tensor:
-    """``cond ? x : y`` with broadcasting; scalar branches take the other branch's dtype."""
+    """``cond ? x : y`` with broadcasting; a scalar branch takes the other branch's dtype, and two
+    scalars give f32 if either is a float, bool if both are bools, else i64."""
     like = next((t.dtype for t in (x, y) if isinstance(t, Tensor)), None)
+    if like is None:  # two Python scalars: their own kind decides, never the condition's bool
+        from axiom.ir.dtypes import boolean, f32, i64
+
+        scalars = (x, y)
+        like = (f32 if any(isinstance(s, float) for s in scalars)
+                else boolean if all(isinstance(s, bool) for s in scalars) else i64)
     return _emit("where", cond, x, y, like=like)
 
 
@@ -125,13 +132,14 @@ min = _reduction("min", "Minimum")  # noqa: A001
 prod = _reduction("prod", "Product")
 
 
-def argmax(x: Tensor, axis: int = 0, keepdims: bool = False, select_last_index: bool = False) -> Tensor:
-    """Index of the largest element along ``axis``, as i64."""
+def argmax(x: Tensor, axis: int, keepdims: bool = False, select_last_index: bool = False) -> Tensor:
+    """Index of the largest element along ``axis``, as i64 (``axis`` is required: numpy and torch
+    flatten without one, ONNX uses 0, so no default could be the one a reader expects)."""
     return _emit("argmax", x, axis=axis, keepdims=keepdims, select_last_index=select_last_index)
 
 
-def argmin(x: Tensor, axis: int = 0, keepdims: bool = False, select_last_index: bool = False) -> Tensor:
-    """Index of the smallest element along ``axis``, as i64."""
+def argmin(x: Tensor, axis: int, keepdims: bool = False, select_last_index: bool = False) -> Tensor:
+    """Index of the smallest element along ``axis``, as i64 (``axis`` is required, as for argmax)."""
     return _emit("argmin", x, axis=axis, keepdims=keepdims, select_last_index=select_last_index)
 
 

@@ -118,8 +118,17 @@ class Tensor:
     def __rsub__(self, o: Any) -> Tensor: return self._op("sub", o, self)
     def __mul__(self, o: Any) -> Tensor: return self._op("mul", self, o)
     def __rmul__(self, o: Any) -> Tensor: return self._op("mul", o, self)
-    def __truediv__(self, o: Any) -> Tensor: return self._op("div", self, o)
-    def __rtruediv__(self, o: Any) -> Tensor: return self._op("div", o, self)
+    def __truediv__(self, o: Any) -> Tensor: return self._true_div(self, o)
+    def __rtruediv__(self, o: Any) -> Tensor: return self._true_div(o, self)
+
+    def _true_div(self, a: Any, b: Any) -> Tensor:
+        """``/`` is true division, as in Python, numpy and torch: on integer tensors, which
+        would truncate, it is an error rather than a silently different answer."""
+        if not self.dtype.is_float:
+            raise self.trace.error(f"'/' on a {self.type} tensor: Python's '/' is true division, but an "
+                                   "integer div truncates; use ops.div(x, y) for truncating division, or "
+                                   ".astype(f32) first for a float result")
+        return self._op("div", a, b)
     def __pow__(self, o: Any) -> Tensor: return self._op("pow", self, o)
     def __rpow__(self, o: Any) -> Tensor: return self._op("pow", o, self)
     def __matmul__(self, o: Any) -> Tensor: return self._op("matmul", self, o)

@@ -165,3 +165,36 @@ def test_layer_pipe_builds_flat_sequential():
     assert isinstance(seq, Sequential) and list(seq) == [a, b, c]
     assert list(a | Sequential(b, c)) == [a, b, c]
     assert repr(seq) == "Sequential(Dense(2, 2), ReLU(), Dense(2, 2))"
+
+
+def test_where_of_two_scalars_takes_their_kind_not_the_conditions():
+    @model
+    def w(x: Tensor[f32, 3]):
+        return ops.where(x > 0, 1.0, 0.0), ops.where(x > 0, 2, 3)
+
+    assert [str(t) for t in w.output_types] == ["f32[3]", "i64[3]"]
+    ones, ints = w(np.array([1.0, -1.0, 2.0], np.float32))
+    np.testing.assert_array_equal(ones, [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(ints, [2, 3, 2])
+
+
+def test_true_division_of_integer_tensors_is_refused():
+    from axiom.ir import ShapeError, i32
+
+    with pytest.raises(ShapeError, match="'/' on a i32\\[3\\] tensor: Python's '/' is true division"):
+        @model
+        def d(x: Tensor[i32, 3]):
+            return x / 2
+
+    @model
+    def ok(x: Tensor[i32, 3]):
+        return ops.div(x, 2)
+
+    np.testing.assert_array_equal(ok(np.array([-7, 7, 3], np.int32)), [-3, 3, 1])
+
+
+def test_argmax_needs_an_axis():
+    with pytest.raises(TypeError, match="axis"):
+        @model
+        def a(x: Tensor[f32, 3]):
+            return ops.argmax(x)
