@@ -73,11 +73,9 @@ def random_inputs(graph: Any, bindings: dict[str, int], seed: int = 0) -> list[n
     from axiom.runtime.checks import output_shape
 
     rng = np.random.default_rng(seed)
+    _bind_free_symbols(graph, bindings)
     arrays = []
     for v in graph.inputs:
-        missing = sorted(s.name for s in v.type.symbols if s.name not in bindings)
-        for name in missing:
-            bindings[name] = 2
         shape = output_shape(v.type, bindings)
         dt = v.type.dtype
         if dt.is_float:
@@ -87,6 +85,27 @@ def random_inputs(graph: Any, bindings: dict[str, int], seed: int = 0) -> list[n
         else:
             arrays.append(rng.integers(0, 10, shape).astype(dt.np_dtype))
     return arrays
+
+
+def _bind_free_symbols(graph: Any, bindings: dict[str, int]) -> None:
+    """Give every symbol no --dim bound the smallest value from 2 up that makes each input dim >= 1."""
+    from axiom.ir.dims import evaluate_dim
+    from axiom.ir.errors import AxiomError
+
+    free = sorted({s.name for v in graph.inputs for s in v.type.symbols} - set(bindings))
+    if not free:
+        bad = [f"{v.name}: {v.type}" for v in graph.inputs
+               if any(evaluate_dim(d, bindings) < 1 for d in v.type.shape)]
+        if bad:
+            raise AxiomError(f"with {bindings} an input dim is below 1 ({'; '.join(bad)})")
+        return
+    for value in range(2, 65):
+        trial = {**bindings, **{name: value for name in free}}
+        if all(evaluate_dim(d, trial) >= 1 for v in graph.inputs for d in v.type.shape):
+            bindings.update(trial)
+            return
+    raise AxiomError(f"no value of {', '.join(free) or 'the --dim symbols'} up to 64 makes every input dim "
+                     "positive; give them with --dim NAME=VALUE")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -110,3 +110,12 @@ def test_opt_reports_an_unknown_pass(tmp_path, capsys):
 def test_run_with_level_zero_and_timing(affine, capsys):
     assert main(["run", str(affine), "-O", "0", "--pass-timing"]) == 0
     assert "float32[2, 3]" in capsys.readouterr().out
+
+
+def test_run_picks_symbol_values_that_keep_dims_positive(tmp_path, capsys):
+    path = tmp_path / "neg.axir"
+    path.write_text("graph @g(%x: f32[N - 5]) -> (f32[N - 5]) {\n  %0 = relu(%x) : f32[N - 5]\n  return %0\n}\n")
+    assert main(["run", str(path)]) == 0
+    assert "float32[1]" in capsys.readouterr().out
+    assert main(["run", str(path), "--dim", "N=3"]) == 1
+    assert "an input dim is below 1" in capsys.readouterr().err
