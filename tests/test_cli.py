@@ -114,7 +114,8 @@ def test_run_with_level_zero_and_timing(affine, capsys):
 
 def test_run_picks_symbol_values_that_keep_dims_positive(tmp_path, capsys):
     path = tmp_path / "neg.axir"
-    path.write_text("graph @g(%x: f32[N - 5]) -> (f32[N - 5]) {\n  %0 = relu(%x) : f32[N - 5]\n  return %0\n}\n")
+    path.write_text("graph @g(%x: f32[N - 5]) -> (f32[N - 5]) {\n"
+                    "  %0 = relu(%x) : f32[N - 5]\n  return %0\n}\n")
     assert main(["run", str(path)]) == 0
     assert "float32[1]" in capsys.readouterr().out
     assert main(["run", str(path), "--dim", "N=3"]) == 1
