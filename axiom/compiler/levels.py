@@ -7,9 +7,9 @@ from axiom.compiler.passbase import PipelineError
 # O0 runs nothing (the IR as the frontend made it); each level adds to the one before.
 PIPELINES: dict[int, str] = {
     0: "",
-    1: "dce",
-    2: "fold-constants,cse,dce",
-    3: "fold-constants,cse,dce",
+    1: "canonicalize,dce",
+    2: "canonicalize,simplify,fold-constants,cse,dce",
+    3: "canonicalize,simplify,fold-batchnorm,fold-constants,cse,dce",
 }
 
 

@@ -56,7 +56,7 @@ def test_ir_and_text_and_compile_does_not_mutate():
     exe = axiom_compile(g, backend="best")
     assert exe.as_text() == before
     assert exe.ir is not g
-    assert exe.passes == ["fold-constants", "cse", "dce"]  # the O2 pipeline
+    assert exe.passes == ["canonicalize", "simplify", "fold-constants", "cse", "dce"]  # the O2 pipeline
     assert print_graph(g) == before
 
 

@@ -136,9 +136,15 @@ def _transpose_infer(inputs, a):  # noqa: ANN001, ANN202
     return [x.with_shape([x.shape[p] for p in _perm(x, a.perm)])]
 
 
+def _contiguous(x: np.ndarray) -> np.ndarray:
+    """``x`` in C order, copied only when needed; unlike np.ascontiguousarray, a 0-d array stays
+    0-d."""
+    return np.asarray(x, order="C")
+
+
 def _transpose_ref(inputs, a):  # noqa: ANN001, ANN202
     x = inputs[0]
-    return np.ascontiguousarray(np.transpose(x, None if a.perm is None else a.perm))
+    return _contiguous(np.transpose(x, None if a.perm is None else a.perm))
 
 
 # ---- squeeze, unsqueeze, expand ----------------------------------------------------------
@@ -294,12 +300,22 @@ def _clamp(v: int, d: Dim, lo: Dim, hi: Dim, what: str, axis: int) -> Dim:
 
 def _slice_bounds(d: Dim, axis: int, start: int, end: int, step: int) -> tuple[Dim, Dim, Dim]:
     """Clamped (start, end) and the result length for one axis of size ``d``."""
+    if dim_eq(d, 0).proved:
+        # An empty axis stays empty, whatever the bounds; a negative step's start range [0, d - 1]
+        # would be inverted here.
+        return 0, 0, 0
     if step > 0:
         s, e = _clamp(start, d, 0, d, "start", axis), _clamp(end, d, 0, d, "end", axis)
         span = e - s
     else:
         last = d - 1 if isinstance(d, int) else as_dim(d - 1)
         s, e = _clamp(start, d, 0, last, "start", axis), _clamp(end, d, -1, last, "end", axis)
+        if dim_eq(s, 0).proved and not dim_le(1, d).proved:
+            # Clamped to the first element: one element, or none when d is 0.
+            raise ShapeError(f"slice: the length of axis {axis} (size {dim_str(d)}) with start {start}, "
+                             f"end {end}, step {step} is not known: it is 0 if the dim is 0 and at "
+                             "least 1 otherwise; hint: start a negative step at 2**62 (the last "
+                             "element) or make the dim provably >= 1")
         span = s - e
     k = abs(step)
     nonneg = dim_le(0, span)
@@ -331,7 +347,7 @@ def _slice_ref(inputs, a):  # noqa: ANN001, ANN202
     for axis, start, end, step in _slice_plan(TensorType(x.dtype, x.shape), a):
         s, e, _ = _slice_bounds(x.shape[axis], axis, start, end, step)
         index[axis] = slice(s, None if e < 0 else e, step)
-    return np.ascontiguousarray(x[tuple(index)])
+    return _contiguous(x[(*index, Ellipsis)])  # the Ellipsis keeps a 0-d result an array
 
 
 # ---- gather -----------------------------------------------------------------------------
