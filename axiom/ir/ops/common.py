@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,9 +73,25 @@ def compute_dtype(dt: np.dtype) -> np.dtype:
     return dt
 
 
+def at_compute_precision(decompose: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a decomposition at the precision of the op's reference: for f16/bf16 operands it is
+    built on f32 casts of them and its results are cast back. The reference (apply_in) computes
+    in f32 and rounds once; without the casts every intermediate of the decomposition (a count,
+    a sum, exp) would round to half precision, and overflow there."""
+
+    @functools.wraps(decompose)
+    def wrapped(b, inputs, attrs):  # noqa: ANN001, ANN202
+        dt = inputs[0].dtype
+        if dt not in (f16, bf16):
+            return decompose(b, inputs, attrs)
+        wide = [b.op("cast", v, to=f32) if v.dtype == dt else v for v in inputs]
+        return [b.op("cast", r, to=dt) for r in decompose(b, wide, attrs)]
+
+    return wrapped
+
+
 def apply_in(fn: Callable[..., np.ndarray], out_dtype: np.dtype, *arrays: np.ndarray) -> np.ndarray:
     """Apply ``fn`` at compute precision and cast the result to ``out_dtype``."""
     cast = [a.astype(compute_dtype(a.dtype), copy=False) for a in arrays]
-    with np.errstate(all="ignore"):
-        r = fn(*cast)
-    return np.asarray(r).astype(out_dtype, copy=False)
+    with np.errstate(all="ignore"):  # the rounding cast may overflow too (f32 -> f16 gives inf)
+        return np.asarray(fn(*cast)).astype(out_dtype, copy=False)

@@ -39,18 +39,23 @@ def window_count(op: str, size: Dim, kernel: Dim, stride: int, dilation: int, pa
 
     In ceil mode a last, partial window is kept when it starts inside the input or its leading
     padding (PyTorch's rule), which is ``(size + pads - extent + min(stride, extent - pad_end) - 1)
-    //stride + 1``. ``where`` names the operand types for the error when the window cannot fit.
+    //stride + 1``. PyTorch applies that formula even where no whole window fits in the padded
+    input, and so does this one: a ceil-mode sweep is valid when it yields at least one window
+    (the first one then starts inside the input or its leading padding and overhangs the end),
+    a floor-mode one when one whole window fits. ``where`` names the operand types for the error.
     """
     ext = extent(kernel, dilation)
     room = as_dim(size + pad_begin + pad_end)
-    if dim_lt(room, ext).proved:
-        raise ShapeError(f"{op}: a window of extent {dim_str(ext)} (kernel {dim_str(kernel)}, dilation "
-                         f"{dilation}) does not fit in {dim_str(size)} + padding {pad_begin} + {pad_end} "
-                         f"({where}); hint: pad the input or use a smaller kernel")
     top = room - ext
     if ceil_mode:
         slack = ext - pad_end
         top = top + (stride if isinstance(slack, int) and stride <= slack else sympy.Min(stride, slack)) - 1
+    if dim_lt(top, 0).proved:
+        fits = ("leaves no window that starts inside it or its leading padding" if ceil_mode
+                else "does not fit in")
+        raise ShapeError(f"{op}: a window of extent {dim_str(ext)} (kernel {dim_str(kernel)}, dilation "
+                         f"{dilation}, stride {stride}) {fits} {dim_str(size)} + padding {pad_begin} + "
+                         f"{pad_end} ({where}); hint: pad the input or use a smaller kernel")
     if isinstance(top, int):
         return top // stride + 1
     return as_dim(sympy.floor(top / sympy.Integer(stride)) + 1)

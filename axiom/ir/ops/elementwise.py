@@ -13,9 +13,16 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
-from axiom.ir.dtypes import boolean
+from axiom.ir.dtypes import boolean, dtype_from_numpy
 from axiom.ir.opdef import AttrSpec
-from axiom.ir.ops.common import apply_in, broadcast_shapes, defop, require_kind, require_same_dtype
+from axiom.ir.ops.common import (
+    apply_in,
+    at_compute_precision,
+    broadcast_shapes,
+    defop,
+    require_kind,
+    require_same_dtype,
+)
 from axiom.ir.types import TensorType
 
 FLOAT = ("float",)
@@ -67,10 +74,12 @@ def _sigmoid(x: np.ndarray, a) -> np.ndarray:  # noqa: ANN001
     return special.expit(x)
 
 
+@at_compute_precision
 def _decompose_rsqrt(b, inputs, attrs):  # noqa: ANN001, ANN202
     return [b.op("reciprocal", b.op("sqrt", inputs[0]))]
 
 
+@at_compute_precision
 def _decompose_softplus(b, inputs, attrs):  # noqa: ANN001, ANN202
     x = inputs[0]
     zero = b.constant(np.zeros((), x.dtype.np_dtype))
@@ -166,7 +175,8 @@ def _cast_reference(inputs, a):  # noqa: ANN001, ANN202
     x = inputs[0]
     to = a.to.np_dtype
     with np.errstate(all="ignore"):
-        if x.dtype.kind == "f" and to.kind in "iu":
+        # Classify by Axiom's dtype: numpy's kind of bf16 (ml_dtypes) is 'V', not 'f'.
+        if dtype_from_numpy(x.dtype).is_float and a.to.is_int:
             # Truncate toward zero; NaN becomes 0 and out-of-range values saturate.
             info = np.iinfo(to)
             y = np.nan_to_num(np.trunc(x.astype(np.float64)), nan=0.0)

@@ -10,7 +10,14 @@ import numpy as np
 
 from axiom.ir.dims import Dim, dim_eq, dim_str
 from axiom.ir.errors import ShapeError
-from axiom.ir.ops.common import apply_in, broadcast_shapes, defop, require_kind, require_same_dtype
+from axiom.ir.ops.common import (
+    apply_in,
+    at_compute_precision,
+    broadcast_shapes,
+    defop,
+    require_kind,
+    require_same_dtype,
+)
 from axiom.ir.types import TensorType
 
 NUMERIC = ("float", "int", "uint")
@@ -99,5 +106,14 @@ def _linear_decompose(b, inputs, attrs):  # noqa: ANN001, ANN202
     return [y]
 
 
-defop("linear", _linear_infer, _linear_reference, inputs=(2, 3), decompose=_linear_decompose,
+_linear_decompose_in_f32 = at_compute_precision(_linear_decompose)
+
+
+def _decompose_linear(b, inputs, attrs):  # noqa: ANN001, ANN202
+    """Without a bias the matmul rounds once, as the reference does; with one, the reference adds
+    it before rounding, so half-precision operands go through f32."""
+    return (_linear_decompose if len(inputs) == 2 else _linear_decompose_in_f32)(b, inputs, attrs)
+
+
+defop("linear", _linear_infer, _linear_reference, inputs=(2, 3), decompose=_decompose_linear,
       doc="y = x @ w^T + bias, with w laid out [out_features, in_features] as in PyTorch.")

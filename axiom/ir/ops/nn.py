@@ -14,7 +14,7 @@ from axiom.ir.dims import Dim, dim_eq, dim_str, dims_equal
 from axiom.ir.errors import AttributeError_, ShapeError
 from axiom.ir.opdef import AttrSpec
 from axiom.ir.ops import pooling  # noqa: F401  (registers the pooling ops)
-from axiom.ir.ops.common import apply_in, defop, require_kind, require_same_dtype
+from axiom.ir.ops.common import apply_in, at_compute_precision, defop, require_kind, require_same_dtype
 from axiom.ir.ops.conv_shapes import check_window_attrs, out_hw, pad_for_windows, window_taps
 from axiom.ir.ops.reduction import normalize_axes
 from axiom.ir.types import TensorType
@@ -106,6 +106,7 @@ def _batch_norm_reference(inputs, a):  # noqa: ANN001, ANN202
     return apply_in(fn, inputs[0].dtype, *inputs)
 
 
+@at_compute_precision
 def _batch_norm_decompose(b, inputs, a):  # noqa: ANN001, ANN202
     x, scale, bias, mean, var = inputs
     eps = b.constant(np.array(a.epsilon, x.dtype.np_dtype))
@@ -158,6 +159,7 @@ def _layer_norm_reference(inputs, a):  # noqa: ANN001, ANN202
     return apply_in(fn, inputs[0].dtype, *inputs)
 
 
+@at_compute_precision
 def _layer_norm_decompose(b, inputs, a):  # noqa: ANN001, ANN202
     x = inputs[0]
     axes = _layer_norm_axes(x.type, a.axis)
@@ -200,12 +202,14 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+@at_compute_precision
 def _softmax_decompose(b, inputs, a):  # noqa: ANN001, ANN202
     x = inputs[0]
     e = b.op("exp", b.op("sub", x, b.op("max", x, axes=(a.axis,), keepdims=True)))
     return [b.op("div", e, b.op("sum", e, axes=(a.axis,), keepdims=True))]
 
 
+@at_compute_precision
 def _log_softmax_decompose(b, inputs, a):  # noqa: ANN001, ANN202
     x = inputs[0]
     shifted = b.op("sub", x, b.op("max", x, axes=(a.axis,), keepdims=True))

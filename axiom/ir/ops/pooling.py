@@ -3,6 +3,8 @@
 Padding is ``(top, left, bottom, right)``; ``stride=None`` means the kernel size. max_pool2d
 treats padding as -inf; avg_pool2d divides by the window's real elements, or with
 ``count_include_pad`` by its elements inside the padded image (PyTorch's rule, also in ceil mode).
+Output sizes follow PyTorch in ceil mode too, which keeps a window that overhangs the padded
+input when it starts inside the input or its leading padding (see ``conv_shapes.window_count``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from axiom.ir.dims import Dim, dim_product
 from axiom.ir.dtypes import i64
 from axiom.ir.errors import ShapeError
 from axiom.ir.opdef import AttrSpec
-from axiom.ir.ops.common import apply_in, compute_dtype, defop, require_kind
+from axiom.ir.ops.common import apply_in, at_compute_precision, compute_dtype, defop, require_kind
 from axiom.ir.types import TensorType
 
 NUMERIC = ("float", "int", "uint")
@@ -86,6 +86,7 @@ def reduced_count(b, x, axes: Sequence[int], keepdims: bool):  # noqa: ANN001, A
     return b.op("sum", ones, axes=axes, keepdims=keepdims)
 
 
+@at_compute_precision
 def _decompose_mean(b, inputs, attrs):  # noqa: ANN001, ANN202
     x = inputs[0]
     axes = normalize_axes("mean", x.type, attrs.axes)

@@ -4,11 +4,13 @@ results, shapes and (symbolic) types must agree."""
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import axiom
 from axiom.backends.numpy.interpreter import run_graph
 from axiom.ir import Builder, Graph, TensorType, get_op, sym
 from axiom.ir.dtypes import dtype_from_numpy
@@ -146,3 +148,141 @@ def test_dropout_decomposes_to_its_input() -> None:
     g, want, got = both_ways("dropout", [x], rate=0.2)
     assert g.nodes == [] and g.outputs[0] is g.inputs[0]
     agree(want, got, np.float32)
+
+
+# ---- half precision: the decompositions compute in f32, as the references do -------------------
+BF16 = np.dtype(ml_dtypes.bfloat16)
+HALF = [np.dtype(np.float16), BF16]
+
+
+def compiled_both_ways(op: str, arrays: list[np.ndarray], **attrs) -> tuple[Graph, np.ndarray, np.ndarray]:
+    """``op`` compiled for the numpy backend as is (its reference) and with ``passes="decompose"``:
+    the decomposed IR and both results."""
+    g = Graph(op)
+    xs = [g.add_input(f"x{i}", TensorType(dtype_from_numpy(a.dtype), a.shape)) for i, a in enumerate(arrays)]
+    g.set_outputs([Builder(g).op(op, *xs, **attrs)])
+    want = axiom.compile(g, backend="numpy", opt_level=0)(*arrays)
+    exe = axiom.compile(g, backend="numpy", passes="decompose")
+    assert op not in ops_of(exe.ir)
+    return exe.ir, want, exe(*arrays)
+
+
+def computes_in_f32(g: Graph, dtype: np.dtype) -> None:
+    """Every node but the casts at the edges works on f32, none on half precision."""
+    half = dtype_from_numpy(dtype)
+    for n in g.nodes:
+        if n.op.name == "cast":
+            continue
+        assert all(v.dtype != half for v in n.results), f"{n.op.name} computes in {half}"
+
+
+def close(got: np.ndarray, want: np.ndarray, ulps: float = 1.0) -> None:
+    """Within ``ulps`` units in the last place of the half-precision result (and NaN-free)."""
+    assert got.dtype == want.dtype and got.shape == want.shape
+    g, w = got.astype(np.float64), want.astype(np.float64)
+    assert np.isfinite(w).all() and np.isfinite(g).all()
+    info = ml_dtypes.finfo(got.dtype)
+    np.testing.assert_allclose(g, w, rtol=ulps * float(info.eps), atol=ulps * float(info.smallest_subnormal))
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_half_mean_over_a_large_count_is_exact(dtype) -> None:
+    # 70000 is inf in f16 (the count) and 70144 in bf16, where sum / count rounded twice gives
+    # 1.0546875 for a mean of 1.0625; the sums overflow f16 too.
+    rng = np.random.default_rng(0)
+    for x in (np.ones(70000, dtype), np.full(70000, 1.0625, dtype),
+              (rng.normal(size=(70001,)) * 3 + 100).astype(dtype),
+              rng.uniform(-60000, 60000, size=(2, 40000)).astype(dtype)):
+        g, want, got = compiled_both_ways("mean", [x], axes=[-1])
+        np.testing.assert_array_equal(got, want, strict=True)
+        computes_in_f32(g, dtype)
+    np.testing.assert_array_equal(compiled_both_ways("mean", [np.ones(70000, dtype)])[2],
+                                  np.ones((), dtype), strict=True)
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_half_global_avg_pool2d_over_a_large_image(dtype) -> None:
+    # 90000 cells: the count is inf in f16; in bf16 a mean of 1.203125 came out as 1.1953125.
+    noise = np.random.default_rng(1).normal(size=(1, 2, 300, 300))
+    for x in (np.full((1, 2, 300, 300), 1.203125, dtype), (noise + 1000).astype(dtype)):
+        g, want, got = compiled_both_ways("global_avg_pool2d", [x])
+        np.testing.assert_array_equal(got, want, strict=True)
+        computes_in_f32(g, dtype)
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+@pytest.mark.parametrize("shape, axis, loc, spread", [
+    ((4, 70000), -1, 1000.0, 1.0),   # a large count and a mean far from zero
+    ((3, 5, 8), 1, 3000.0, 500.0),   # squares of the deviations overflow f16
+])
+def test_half_layer_norm(dtype, shape, axis, loc, spread) -> None:
+    rng = np.random.default_rng(2)
+    x = (rng.normal(size=shape) * spread + loc).astype(dtype)
+    params = [rng.normal(size=shape[axis:]).astype(dtype) for _ in range(2)]
+    g, want, got = compiled_both_ways("layer_norm", [x, *params], axis=axis, epsilon=1e-5)
+    close(got, want, ulps=2)
+    computes_in_f32(g, dtype)
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_half_softmax_over_a_large_axis(dtype, op) -> None:
+    # The sum of the exps (1 or 1/e once the max is subtracted) is inf in f16.
+    x = np.zeros((2, 100000), dtype)
+    x[:, ::7] = -1
+    x[1, 5] = 0.5
+    g, want, got = compiled_both_ways(op, [x], axis=-1)
+    close(got, want, ulps=2)
+    computes_in_f32(g, dtype)
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_half_batch_norm_with_large_magnitudes(dtype) -> None:
+    # x * factor and mean * factor overflow f16 (inf - inf is NaN); the reference subtracts first.
+    rng = np.random.default_rng(4)
+    x = (rng.normal(size=(2, 3, 4)) * 10 + 30000).astype(dtype)
+    mean = np.full(3, 30000, dtype)
+    var, scale, bias = np.full(3, 1e-2, dtype), np.ones(3, dtype), np.full(3, 0.5, dtype)
+    g, want, got = compiled_both_ways("batch_norm", [x, scale, bias, mean, var], epsilon=1e-5)
+    close(got, want, ulps=2)
+    computes_in_f32(g, dtype)
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_half_linear_with_a_bias(dtype) -> None:
+    # x @ w.T is 70000 (inf in f16) before the bias brings it back into range.
+    x, w = np.full((2, 7), 100, dtype), np.full((3, 7), 100, dtype)
+    bias = np.array([-10000, -20000, -65000], dtype)
+    g, want, got = compiled_both_ways("linear", [x, w, bias])
+    close(got, want)
+    computes_in_f32(g, dtype)
+    g, want, got = compiled_both_ways("linear", [x[:, :1], w[:, :1]])  # no bias: one rounding anyway
+    np.testing.assert_array_equal(got, want, strict=True)
+    assert "cast" not in ops_of(g)
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_half_rsqrt_rounds_once(dtype) -> None:
+    # Every positive finite value: sqrt then reciprocal, both rounded to half, differ sometimes.
+    bits = np.arange(1, 0x7C00 if dtype == np.float16 else 0x7F80, dtype=np.uint16)
+    x = bits.view(dtype)
+    g, want, got = compiled_both_ways("rsqrt", [x])
+    np.testing.assert_array_equal(got, want, strict=True)
+    computes_in_f32(g, dtype)
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_half_softplus_keeps_small_results(dtype) -> None:
+    # log(1 + exp(x)) for x << 0: 1 + exp(x) is 1 in half precision, so the result was 0.
+    x = np.linspace(-12, 12, 97).astype(dtype)
+    g, want, got = compiled_both_ways("softplus", [x])
+    close(got, want, ulps=2)
+    computes_in_f32(g, dtype)
+
+
+def test_f32_decompositions_have_no_casts() -> None:
+    x = np.random.default_rng(5).normal(size=(3, 4)).astype(np.float32)
+    for op in ("mean", "softmax", "log_softmax", "layer_norm", "rsqrt", "softplus"):
+        g, want, got = compiled_both_ways(op, [np.abs(x) if op == "rsqrt" else x])
+        assert "cast" not in ops_of(g)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

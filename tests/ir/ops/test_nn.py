@@ -3,6 +3,8 @@ symbolic type rules (the output dims are checked against PyTorch's shapes too)."
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -125,6 +127,63 @@ def test_avg_pool2d_matches_torch(dtype, case, include, seed) -> None:  # noqa: 
     want = F.avg_pool2d(t(x), k, stride, pad, ceil_mode=ceil, count_include_pad=include)
     close(got, want, dtype)
     assert symbolic_hw("avg_pool2d", x, **attrs) == tuple(want.shape[2:])
+
+
+def _torch_pool(op: str, x: np.ndarray, k: int, s: int, d: int, p: int, ceil: bool, include: bool):  # noqa: ANN202
+    """PyTorch's pool along H (kernel (k, 1)), or None where PyTorch rejects the sizes."""
+    try:
+        if op == "max_pool2d":
+            return F.max_pool2d(t(x), (k, 1), (s, 1), (p, 0), (d, 1), ceil_mode=ceil).numpy()
+        return F.avg_pool2d(t(x), (k, 1), (s, 1), (p, 0), ceil_mode=ceil, count_include_pad=include).numpy()
+    except RuntimeError:
+        return None
+
+
+@pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
+def test_pool_sizes_and_rejections_match_torch_over_a_sweep(op) -> None:  # noqa: ANN001
+    """Every small H, kernel, stride, dilation, padding (<= kernel/2, as PyTorch wants) and mode:
+    the type rule accepts exactly what PyTorch accepts, with its output size, also in ceil mode
+    where no whole window fits the padded input (H=2, kernel 3, stride 3, dilation 2, padding 1
+    gives one window), and the symbolic size in H agrees at every H."""
+    dilations = range(1, 4) if op == "max_pool2d" else [1]
+    includes = [False] if op == "max_pool2d" else [False, True]
+    accepted = 0
+    sweep = itertools.product(range(1, 5), range(1, 5), dilations, [False, True], includes)
+    for k, s, d, ceil, include in sweep:
+        for p in range(k // 2 + 1):
+            attrs = {"kernel": (k, 1), "stride": (s, 1), "padding": (p, 0, p, 0), "ceil_mode": ceil}
+            attrs.update({"dilation": (d, 1)} if op == "max_pool2d" else {"count_include_pad": include})
+            case = f"{op} k={k} s={s} d={d} p={p} ceil={ceil} include={include}"
+            try:
+                sym_h = infer(op, TensorType("f32", (1, 2, H, 3)), **attrs).shape[2]
+            except ShapeError:
+                sym_h = None
+            for h in range(1, 9):
+                x = np.random.default_rng(h).normal(size=(1, 2, h, 3)).astype(np.float32)
+                want = _torch_pool(op, x, k, s, d, p, ceil, include)
+                if want is None:
+                    with pytest.raises(ShapeError, match="window"):
+                        infer(op, TensorType("f32", x.shape), **attrs)
+                    continue
+                accepted += 1
+                got = run_op(op, [x], **attrs)
+                assert got.shape == want.shape, f"{case} H={h}"
+                np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=f"{case} H={h}")
+                assert sym_h is not None and evaluate_dim(sym_h, {"H": h}) == want.shape[2], f"{case} H={h}"
+    assert accepted > 500
+
+
+def test_ceil_mode_keeps_a_window_that_overhangs_the_padded_input() -> None:
+    x = np.array([3.0, 5.0], np.float32).reshape(1, 1, 2, 1)
+    attrs = {"kernel": (3, 1), "stride": (3, 1), "dilation": (2, 1), "padding": (1, 0, 1, 0)}
+    got = run_op("max_pool2d", [x], ceil_mode=True, **attrs)
+    want = F.max_pool2d(t(x), (3, 1), (3, 1), (1, 0), (2, 1), ceil_mode=True)
+    np.testing.assert_array_equal(got, want.numpy())  # taps at rows -1, 1, 3: only x[1] = 5 is real
+    assert got.ravel().tolist() == [5.0]
+    with pytest.raises(ShapeError, match="does not fit"):
+        infer("max_pool2d", TensorType("f32", x.shape), ceil_mode=False, **attrs)
+    with pytest.raises(ShapeError, match="leaves no window"):  # PyTorch: output size 0
+        infer("max_pool2d", TensorType("f32", (1, 1, 1, 1)), kernel=(4, 1), stride=(2, 1), ceil_mode=True)
 
 
 @settings(max_examples=20, deadline=None)

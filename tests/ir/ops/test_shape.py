@@ -3,18 +3,21 @@ pad modes, gather's negative indices, unsqueeze axes), plus their symbolic type 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import onnxruntime as ort
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 from op_harness import infer_all as infer
 from op_harness import run_op_all as run_op
 
 from axiom.backends.numpy import EvaluationError, run_graph
 from axiom.ir import Builder, Graph, ShapeError, TensorType, get_op, sym
+from axiom.ir.dims import as_dim, dim_str
 from axiom.ir.errors import AttributeError_
 
 N, M = sym("N"), sym("M")
@@ -143,6 +146,15 @@ def test_transpose_types_and_errors():
     for bad in ([0, 1], [0, 1, 1], [0, 1, 3], [-1, 0, 1]):
         with pytest.raises(ShapeError, match="not a permutation"):
             infer("transpose", t, perm=bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
+def test_transpose_and_slice_of_a_scalar_stay_scalars(dtype):
+    # np.ascontiguousarray promotes a 0-d array to [1]; run_graph checks the type's shape [].
+    x = np.array(7, dtype)
+    for op, attrs in [("transpose", {}), ("transpose", {"perm": []}), ("slice", {"starts": [], "ends": []})]:
+        (y,) = run_op(op, [x], **attrs)
+        assert y.shape == () and y.dtype == x.dtype and y == x
 
 
 # ---- squeeze, unsqueeze -----------------------------------------------------------------
@@ -308,7 +320,7 @@ BOUNDS = st.one_of(st.integers(-7, 7), st.sampled_from([2**63 - 1, -(2**63), 2**
 
 
 @settings(max_examples=120, deadline=None)
-@given(SHAPES, st.data())
+@given(hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=4), st.data())
 def test_slice_matches_onnx(shape, data):
     rank = len(shape)
     axes = data.draw(st.lists(st.integers(-rank, rank - 1), min_size=1, max_size=rank,
@@ -332,6 +344,77 @@ def test_slice_huge_end_with_negative_step_follows_the_spec_text():
     (y,) = run_op("slice", [x], starts=[2], ends=[2**63 - 1], steps=[-1])
     assert y.shape == (0,)
     assert ort_op("Slice", [x], (i64([2]), i64([2**63 - 1]), i64([0]), i64([-1]))).tolist() == [2, 1, 0]
+
+
+def test_slice_negative_step_on_an_empty_axis_is_empty():
+    # The clamp range [0, d - 1] of a negative step's start is inverted when d is 0.
+    assert infer("slice", TensorType("f32", [0]), starts=[-1], ends=[-2**62], steps=[-1])[0].shape == (0,)
+    x = np.zeros((0, 3), np.float32)
+    for start in (-1, -2**62, -(2**63), 0, 3):
+        (y,) = run_op("slice", [x], starts=[start], ends=[-2**62], steps=[-1])
+        assert y.shape == (0, 3)
+        assert ort_op("Slice", [x], (i64([start]), i64([-2**62]), i64([0]), i64([-1]))).shape == (0, 3)
+
+
+def _slice_session() -> ort.InferenceSession:
+    """ONNX Slice of a 1-D f32 tensor with starts, ends, axes and steps as inputs."""
+    names = ["x", "s", "e", "a", "k"]
+    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None])]
+    ins += [helper.make_tensor_value_info(n, TensorProto.INT64, [1]) for n in names[1:]]
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    graph = helper.make_graph([helper.make_node("Slice", names, ["y"])], "g", ins, [out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+SWEEP_BOUNDS = [*range(-7, 8), 2**62, -(2**62), 2**63 - 1, -(2**63), 2**31 - 1, -(2**31)]
+SWEEP_STEPS = [-3, -2, -1, 1, 2, 3, 2**62, -(2**62)]
+
+
+def _ort_slice(sess: ort.InferenceSession, x: np.ndarray, start: int, end: int, step: int) -> np.ndarray:
+    feeds = {"x": x, "s": i64([start]), "e": i64([end]), "a": i64([0]), "k": i64([step])}
+    return sess.run(None, feeds)[0]
+
+
+def test_slice_rule_and_reference_match_onnx_runtime_for_every_small_size():
+    sess, op = _slice_session(), get_op("slice")
+    for d, start, end, step in itertools.product(range(6), SWEEP_BOUNDS, SWEEP_BOUNDS, SWEEP_STEPS):
+        if step < 0 and end in (2**63 - 1, 2**31 - 1):
+            continue  # ONNX Runtime reads these as "through index 0": see the test above
+        x = np.arange(1, d + 1, dtype=np.float32)
+        attrs = op.make_attrs({"starts": [start], "ends": [end], "steps": [step]})
+        (t,) = op.infer_types([TensorType("f32", [d])], attrs)
+        (y,) = op.evaluate([x], attrs)
+        want = _ort_slice(sess, x, start, end, step)
+        case = f"d={d} start={start} end={end} step={step}"
+        assert t.shape == want.shape, case
+        np.testing.assert_array_equal(y, want, err_msg=case, strict=True)
+
+
+@pytest.mark.parametrize("dim", [N, as_dim(N - 1), as_dim(N // 2)], ids=dim_str)
+def test_slice_symbolic_rule_is_each_size_or_an_error(dim):
+    """A symbolic length, where the rule gives one, is what ONNX Runtime gives at every size,
+    also for dims that may be 0 (N - 1, N//2): there a negative step clamped to the first
+    element has length 1 or 0, which the rule must not guess."""
+    sess, op = _slice_session(), get_op("slice")
+    bounds, steps = [-(2**62), -2, -1, 0, 1, 2, 2**62], [-2, -1, 1, 2]
+    accepted = 0
+    for start, end, step in itertools.product(bounds, bounds, steps):
+        attrs = op.make_attrs({"starts": [start], "ends": [end], "steps": [step]})
+        try:
+            (t,) = op.infer_types([TensorType("f32", [dim])], attrs)
+        except ShapeError:
+            continue
+        accepted += 1
+        for n in range(1, 6):
+            d = int(dim.subs(N, n))
+            got = t.shape[0] if isinstance(t.shape[0], int) else int(t.shape[0].subs(N, n))
+            want = _ort_slice(sess, np.zeros(d, np.float32), start, end, step).shape[0]
+            assert got == want, f"dim {dim} = {d}: start={start} end={end} step={step}"
+    assert accepted >= 20
+    with pytest.raises(ShapeError, match="0 if the dim is 0"):
+        op.infer_types([TensorType("f32", [as_dim(N - 1)])],
+                       op.make_attrs({"starts": [-(2**62)], "ends": [-(2**62)], "steps": [-1]}))
 
 
 @FAST
