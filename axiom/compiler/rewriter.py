@@ -105,10 +105,12 @@ def apply_patterns(graph: Graph, patterns: Iterable[Pattern], ctx: PassContext |
                                  f"last: {p.name!r} (two patterns may undo each other)")
             if ctx is not None:
                 ctx.count(f"pattern.{p.name}")
-            for n in graph.nodes:  # new nodes and the users of the new values
-                if id(n) not in live:
-                    live.add(id(n))
-                    _push(work, queued, n)
+            # The builder inserted the new nodes just before the root: queue them, then the
+            # users of the new values.
+            root_at = graph.nodes.index(node)
+            for n in graph.nodes[root_at - (len(graph.nodes) - count_before):root_at]:
+                live.add(id(n))
+                _push(work, queued, n)
             for v in new_values:
                 for user in v.users:
                     _push(work, queued, user)

@@ -117,7 +117,3 @@ def _last_uses(graph: Graph) -> dict[int, int]:
         counts[id(v)] = counts.get(id(v), 0) + 1  # outputs are never freed
     return counts
 
-
-def value_of(graph: Graph, value: Value) -> np.ndarray | None:
-    """The concrete array of ``value`` when it is a const with data, else None."""
-    return graph.constant_of(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 
 from axiom.compiler.context import PassContext
@@ -23,6 +24,7 @@ class CommonSubexpressionElimination(Pass):
 
     def run(self, graph: Graph, ctx: PassContext) -> bool:
         seen: dict[tuple, Node] = {}
+        readers = Counter(n.attrs["name"] for n in graph.nodes if n.op.name == "const")
         merged = 0
         for node in list(graph.nodes):
             key = self._key(graph, node)
@@ -36,15 +38,12 @@ class CommonSubexpressionElimination(Pass):
             graph.erase(node)
             merged += 1
             if node.op.name == "const":
-                self._drop_entry(graph, node.attrs["name"])
+                name = node.attrs["name"]
+                readers[name] -= 1
+                if readers[name] == 0:  # no const node reads the merged entry any more
+                    graph.constants.pop(name, None)
         ctx.count("cse.eliminated", merged)
         return merged > 0
-
-    @staticmethod
-    def _drop_entry(graph: Graph, name: str) -> None:
-        """Remove a merged constant's table entry once no const node reads it."""
-        if not any(n.op.name == "const" and n.attrs["name"] == name for n in graph.nodes):
-            graph.constants.pop(name, None)
 
     def _key(self, graph: Graph, node: Node) -> tuple | None:
         if node.op.name != "const":
