@@ -84,17 +84,9 @@ def quote(text: str) -> str:
 
 
 def node_body(node: Node) -> Graph | None:
-    """The hook for fused regions: the body graph a node holds, or None.
-
-    A node has a body when it carries a ``body`` attribute that is a Graph, either as a
-    Python attribute (a Node subclass: ``node.body``) or in its attributes
-    (``node.attrs["body"]``). The body's inputs stand for the node's operands, in order, and
-    its outputs for the node's results; such a node is drawn as a cluster around the body.
-    """
-    body = getattr(node, "body", None)
-    if body is None:
-        body = node.attrs.get("body")
-    return body if isinstance(body, Graph) else None
+    """The body graph of a region op (``fused``), or None. Its inputs stand for the node's
+    operands and its outputs for the node's results; it is drawn as a cluster."""
+    return node.region
 
 
 def attr_summary(node: Node) -> list[str]:

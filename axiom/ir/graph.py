@@ -114,13 +114,17 @@ class Value:
 class Node:
     """One op application: inputs, frozen attributes, typed results, source location."""
 
-    __slots__ = ("op", "inputs", "attrs", "results", "loc")
+    __slots__ = ("op", "inputs", "attrs", "results", "loc", "region")
 
     def __init__(self, op: OpDef | str, inputs: Sequence[Value], attrs: Mapping[str, Any] | None = None,
                  loc: Loc | None = None, result_types: Sequence[TensorType] | None = None,
-                 result_names: Sequence[str | None] | None = None) -> None:
+                 result_names: Sequence[str | None] | None = None, region: Graph | None = None) -> None:
         self.op = get_op(op) if isinstance(op, str) else op
         self.loc = loc
+        self.region = region
+        if ("region" in self.op.traits) != (region is not None):
+            need = "needs a region (its body graph)" if region is None else "takes no region"
+            raise AxiomError(f"{self.op.name} {need}{self._where()}")
         try:
             self.attrs = attrs if isinstance(attrs, Attrs) else self.op.make_attrs(attrs or {})
         except AttributeError_ as exc:
@@ -142,6 +146,8 @@ class Node:
             raise type(exc)(f"{exc}{self._where()}\n  operand types: ({types})") from None
 
     def _result_types(self, given: Sequence[TensorType] | None) -> list[TensorType]:
+        if self.region is not None:
+            return self._region_types(given)
         if "explicit_type" in self.op.traits:
             if given is None:
                 raise ShapeError(f"{self.op.name} needs its result type given{self._where()}")
@@ -157,6 +163,21 @@ class Node:
                     raise ShapeError(f"{self.op.name}: declared type {got} but the op infers {want}"
                                      f"{self._where()}")
         return inferred
+
+    def _region_types(self, given: Sequence[TensorType] | None) -> list[TensorType]:
+        """A region op's results are its body's outputs; its operands are the body's inputs."""
+        body = self.region
+        assert body is not None
+        ins = [v.type for v in self.inputs]
+        want = [v.type for v in body.inputs]
+        if ins != want:
+            raise ShapeError(f"{self.op.name}: operand types ({', '.join(map(str, ins))}) differ from its "
+                             f"body's inputs ({', '.join(map(str, want))}){self._where()}")
+        outs = [v.type for v in body.outputs]
+        if given is not None and list(given) != outs:
+            raise ShapeError(f"{self.op.name}: declared types ({', '.join(map(str, given))}) differ from its "
+                             f"body's outputs ({', '.join(map(str, outs))}){self._where()}")
+        return outs
 
     def _where(self) -> str:
         return f" (at {self.loc})" if self.loc else ""
@@ -291,6 +312,13 @@ class Graph:
     def __len__(self) -> int:
         return len(self.nodes)
 
+    def walk(self) -> Iterator[Node]:
+        """Every node, those inside region bodies too (a region op before its body's nodes)."""
+        for n in self.nodes:
+            yield n
+            if n.region is not None:
+                yield from n.region.walk()
+
     def values(self) -> Iterator[Value]:
         yield from self.inputs
         for n in self.nodes:
@@ -315,7 +343,8 @@ class Graph:
             vmap[id(v)] = g.add_input(v.name or f"arg{len(g.inputs)}", v.type)
         for n in self.nodes:
             m = Node(n.op, [vmap[id(v)] for v in n.inputs], n.attrs, n.loc,
-                     result_types=[r.type for r in n.results], result_names=[r.name for r in n.results])
+                     result_types=[r.type for r in n.results], result_names=[r.name for r in n.results],
+                     region=None if n.region is None else n.region.copy())
             g.append(m)
             for a, b in zip(n.results, m.results, strict=True):
                 vmap[id(a)] = b

@@ -43,6 +43,8 @@ def op_table_markdown() -> str:
             "| --- | --- | --- | --- | --- | --- |"]
     for op in all_ops():
         results = "by attrs" if callable(op.num_results) else str(op.num_results)
+        if "region" in op.traits:
+            results = "its body's"
         attrs = ", ".join(format_attr(n, s) for n, s in sorted(op.attrs.items())) or "-"
         traits = ", ".join(sorted(op.traits)) or "-"
         cells = [f"`{op.name}`", _arity(op), results, _cell(attrs), traits, _cell(op.doc)]

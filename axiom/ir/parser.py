@@ -52,34 +52,73 @@ def _open_weights(weights: Weights) -> Mapping[str, np.ndarray]:
 
 
 class _Parser:
-    def __init__(self, text: str, weights: Mapping[str, np.ndarray]) -> None:
-        self.lines = text.splitlines()
+    def __init__(self, text: str, weights: Mapping[str, np.ndarray], lines: list[str] | None = None,
+                 rows: Iterator[Cursor] | None = None) -> None:
+        self.lines = text.splitlines() if lines is None else lines
         self.weights = weights
         self.graph = Graph()
         self.values: dict[str, Value] = {}
         self.defined_on: dict[str, int] = {}
         self.out_types: list[TensorType] = []
         self.returned = False
+        self.in_region = rows is not None  # a region body shares its parent's line stream
+        self.rows = self.numbered_rows() if rows is None else rows
 
-    def rows(self) -> Iterator[Cursor]:
+    def numbered_rows(self) -> Iterator[Cursor]:
         for i, line in enumerate(self.lines):
             stripped = line.strip()
             if stripped and not stripped.startswith("#"):
                 yield Cursor(line, i + 1)
 
     def parse(self) -> Graph:
-        rows = self.rows()
-        first = next(rows, None)
+        first = next(self.rows, None)
         if first is None:
             raise ParseError("expected 'graph @name(...) -> (...) {', found end of input", 1, 1)
         self.header(first)
-        for c in rows:
+        for c in self.rows:
             if c.accept("}"):
-                self.close(c, rows)
+                self.close(c, self.rows)
                 return self.graph
             self.statement(c)
         end = len(self.lines) + 1
         raise ParseError(f"expected '}}' to close graph @{self.graph.name}, found end of input", end, 1)
+
+    # ---- region bodies --------------------------------------------------------------
+    def region(self, c: Cursor, op: OpDef, operands: list[Value]) -> Graph:
+        """The body after a region op's ``{``: ``^(%a, ...)``, statements, ``yield``, ``}``."""
+        body = _Parser("", self.weights, self.lines, self.rows)
+        body.graph.name = op.name
+        return body.parse_region(c, op, [v.type for v in operands])
+
+    def parse_region(self, opener: Cursor, op: OpDef, types: list[TensorType]) -> Graph:
+        end = len(self.lines) + 1
+        first = next(self.rows, None)
+        if first is None or not first.accept("^"):
+            where = (first.lineno, first.here() + 1) if first else (end, 1)
+            raise ParseError(f"expected '^(%a, ...)' naming the {op.name} body's arguments "
+                             f"(one per operand of line {opener.lineno})", *where)
+        first.expect("(", "expected '(' after '^'")
+        names: list[tuple[str, int]] = []
+        while not first.accept(")"):
+            if names:
+                first.expect(",", "expected ',' or ')' after a region argument")
+            names.append(first.value_name())
+        first.loc("the region arguments")
+        if len(names) != len(types):
+            raise first.error(f"the {op.name} body names {len(names)} argument(s) but the op has "
+                              f"{len(types)} operand(s)", 0)
+        for (name, pos), t in zip(names, types, strict=True):
+            self.define(first, name, pos)
+            self.values[name] = self.graph.add_input(name, t)
+        for c in self.rows:
+            if c.accept("}"):
+                if not self.returned:
+                    raise c.error(f"the {op.name} body has no yield: add 'yield %v' before '}}'", 0)
+                c.loc("'}'")
+                return self.graph
+            self.statement(c)
+        raise ParseError(f"expected '}}' to close the {op.name} body of line {opener.lineno}, "
+                         "found end of input", end, 1)
 
     # ---- graph header, return, closing brace -----------------------------------------
     def header(self, c: Cursor) -> None:
@@ -126,6 +165,10 @@ class _Parser:
                 if not c.accept(","):
                     break
         c.loc("return")
+        if self.in_region:  # a body's result types are whatever it yields
+            self.graph.set_outputs(v for v, _ in outs)
+            self.returned = True
+            return
         if len(outs) != len(self.out_types):
             raise c.error(f"return gives {len(outs)} values but the graph header declares "
                           f"{len(self.out_types)} result types", pos)
@@ -144,8 +187,14 @@ class _Parser:
             self.node(c)
             return
         word = c.ident("a statement: '%r = op(...) : type', 'ensure'/'prove', 'return' or '}'")
-        if word == "return":
+        if word in ("return", "yield") and (word == "yield") != self.in_region:
+            want = "yield" if self.in_region else "return"
+            raise c.error(f"'{word}' does not end a {'region body' if self.in_region else 'graph'}: "
+                          f"use '{want}'", pos)
+        if word in ("return", "yield"):
             self.ret(c, pos)
+        elif word in ("ensure", "prove") and self.in_region:
+            raise c.error(f"'{word}' belongs in the graph, not in a region body", pos)
         elif word in ("ensure", "prove"):
             self.property(c, word)
         else:
@@ -183,7 +232,13 @@ class _Parser:
             types.append(self.type(c))
             while c.accept(","):
                 types.append(self.type(c))
+        has_body = c.accept("{")
         loc = c.loc(f"the {op.name} node")
+        if has_body != ("region" in op.traits):
+            raise c.error(f"{op.name} needs a body: end the line with '{{'" if not has_body
+                          else f"{op.name} takes no body", c.here() if not has_body else op_word[1])
+        if op.name == "const" and self.in_region:
+            raise c.error("a region body reads constants through its operands, not with const", op_word[1])
         try:
             attrs = op.make_attrs(given)
         except AttributeError_ as exc:
@@ -191,8 +246,10 @@ class _Parser:
         self.check_results(c, op, attrs, results, types, op_word[1])
         for name, pos in results:
             self.define(c, name, pos)
+        body = self.region(c, op, inputs) if has_body else None
         try:
-            node = Node(op, inputs, attrs, loc, result_types=types, result_names=[n for n, _ in results])
+            node = Node(op, inputs, attrs, loc, result_types=types, result_names=[n for n, _ in results],
+                        region=body)
         except _RULE_ERRORS as exc:
             raise c.error(str(exc), op_word[1]) from None
         if op.name == "const":
@@ -210,7 +267,7 @@ class _Parser:
 
     def check_results(self, c: Cursor, op: OpDef, attrs: Attrs, results: list[tuple[str, int]],
                       types: list[TensorType], pos: int) -> None:
-        want = op.results_for(attrs)
+        want = len(results) if "region" in op.traits else op.results_for(attrs)  # a body decides
         if len(results) != want:
             raise c.error(f"{op.name} defines {want} result(s) but {len(results)} name(s) are given", pos)
         if len(types) != len(results):

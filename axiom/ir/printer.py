@@ -71,6 +71,8 @@ def render(graph: Graph, inline_limit: int | None = 16,
     for node in graph.nodes:
         out.node_lines.setdefault(id(node), len(out.lines))
         out.lines.append(p.node(node))
+        if node.region is not None:
+            out.lines.extend(region_lines(node.region, inline_limit, fallback))
     for prop in graph.properties:
         out.property_lines.append(len(out.lines))
         out.lines.append(p.property(prop))
@@ -78,6 +80,24 @@ def render(graph: Graph, inline_limit: int | None = 16,
     out.lines.append(INDENT + ("return " + p.refs(graph.outputs)).rstrip())
     out.lines.append("}")
     return out
+
+
+def region_lines(body: Graph, inline_limit: int | None = 16,
+                 fallback: Callable[[Any], str] | None = None) -> list[str]:
+    """The lines of a region op's body, after its ``... {`` line: ``^(%a, %b)``, the body's
+    nodes, ``yield``, and the closing ``}``; indented one level deeper than the op.
+
+    The body's names are its own (a region sees only its arguments); its argument types are
+    the operands' types, so they are not repeated.
+    """
+    inner = render(body, inline_limit, fallback)
+    args = ", ".join("%" + inner.names[id(v)] for v in body.inputs)
+    lines = [INDENT * 2 + f"^({args})"]
+    lines.extend(INDENT + line for line in inner.lines[1:inner.return_line])
+    outs = ", ".join("%" + inner.names[id(v)] for v in body.outputs)
+    lines.append(INDENT * 2 + f"yield {outs}".rstrip())
+    lines.append(INDENT + "}")
+    return lines
 
 
 def name_values(graph: Graph) -> dict[int, str]:
@@ -159,6 +179,8 @@ class _Printer:
         text += self.dense(node)
         if node.results:
             text += " : " + ", ".join(str(r.type) for r in node.results)
+        if node.region is not None:
+            text += " {"
         return text + loc_comment(node.loc)
 
     def dense(self, node: Node) -> str:

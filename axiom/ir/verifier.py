@@ -148,6 +148,9 @@ class _Checker:
                         f"expected {dict(resolved)}, got {dict(node.attrs)}", line)
 
     def types(self, node: Node, line: int) -> None:
+        if node.region is not None or "region" in node.op.traits:
+            self.region(node, line)
+            return
         if "explicit_type" in node.op.traits:
             self.const_type(node, line)
             return
@@ -164,6 +167,33 @@ class _Checker:
             if r.type != want and not r.type.same_as(want).proved:
                 self.report("types", f"{self.name(r)} has type {r.type} but {node.op.name} infers {want} "
                             "from its operands now", line)
+
+    def region(self, node: Node, line: int) -> None:
+        """A region op: operands match the body's inputs, results its outputs, the body is valid
+        and isolated (no constants, no properties of its own)."""
+        body = node.region
+        if body is None or "region" not in node.op.traits:
+            need = "has a region but its op takes none" if body is not None else "has no region (body)"
+            self.report("structure", f"{node.op.name} {need}", line)
+            return
+        ins, args = _types(node.inputs), _types(body.inputs)
+        if ins != args:
+            self.report("types", f"{node.op.name}: operand types ({ins}) differ from its body's inputs "
+                        f"({args})", line)
+        outs, results = _types(body.outputs), _types(node.results)
+        if outs != results:
+            self.report("types", f"{node.op.name}: result types ({results}) differ from its body's outputs "
+                        f"({outs})", line)
+        if body.properties:
+            self.report("structure", f"the {node.op.name} body declares properties; they belong in the graph",
+                        line)
+        for inner in body.nodes:
+            if inner.op.name == "const":
+                name = inner.attrs.get("name")
+                self.report("structure", f"the {node.op.name} body reads constant '{name}' with const; a "
+                            "region takes constants as operands", line)
+        for p in find_problems(body):
+            self.report(p.check, f"in the body of {node.op.name}: {p.message}", line)
 
     def const_type(self, node: Node, line: int) -> None:
         if node.op.name != "const" or len(node.results) != 1:
@@ -226,3 +256,7 @@ class _Checker:
                 if id(v) not in self.position:
                     self.report("properties", f"argument {i} of {prop.kind} {prop.name} ({self.name(v)}) is "
                                 "not a value of this graph", line)
+
+
+def _types(values: list[Value]) -> str:
+    return ", ".join(str(v.type) for v in values)

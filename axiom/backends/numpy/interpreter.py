@@ -33,6 +33,8 @@ def evaluate_node(graph: Graph, node: Node, args: Sequence[np.ndarray],
             raise EvaluationError(f"constant '{name}' has no data (its IR text was printed with "
                                   "constants elided); load its weights before running")
         return [graph.constants[name]]
+    if node.region is not None:  # a fused region: its body, on the same symbol bindings
+        return run_graph(node.region, list(args), bindings)
     try:
         outs = node.op.evaluate(list(args), _concrete_attrs(node, bindings or {}))
     except AxiomError:

@@ -46,6 +46,8 @@ class CommonSubexpressionElimination(Pass):
         return merged > 0
 
     def _key(self, graph: Graph, node: Node) -> tuple | None:
+        if node.region is not None:  # equal bodies print equally (a body holds no constants)
+            return (node.op.name, tuple(id(v) for v in node.inputs), node.attrs, str(node.region))
         if node.op.name != "const":
             return (node.op.name, tuple(id(v) for v in node.inputs), node.attrs)
         data = graph.constants.get(node.attrs["name"])

@@ -65,7 +65,12 @@ class Decompose(Pass):
         return out
 
     def run(self, graph: Graph, ctx: PassContext) -> bool:
-        return apply_patterns(graph, [_pattern(op) for op in self.selected()], ctx)
+        patterns = [_pattern(op) for op in self.selected()]
+        changed = False
+        for node in list(graph.walk()):  # fused bodies too: a backend lowers what they hold
+            if node.region is not None:
+                changed |= apply_patterns(node.region, patterns, ctx)
+        return apply_patterns(graph, patterns, ctx) or changed
 
 
 def _names(ops: str) -> list[str]:

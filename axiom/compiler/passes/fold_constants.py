@@ -40,7 +40,7 @@ class FoldConstants(Pass):
 
     def _operands(self, graph: Graph, node: Node) -> list[np.ndarray] | None:
         """The operands' data when every one is a constant and every result is small and static."""
-        if node.op.name == "const" or not node.inputs:
+        if node.op.name == "const" or not node.inputs or node.region is not None:
             return None
         for r in node.results:
             if not r.type.is_static or int(np.prod(r.type.shape)) > self.max_elements:

@@ -202,7 +202,7 @@ def _check_bound_symbols(graph: Graph, types: Sequence[TensorType],
     used: set[sympy.Symbol] = set()
     for t in types:
         used |= t.symbols
-    for node in graph.nodes:
+    for node in graph.walk():
         for d in _dims_attr_values(node):
             used |= getattr(d, "free_symbols", set())
     unused = sorted(s.name for s in bindings if s not in used)
@@ -234,6 +234,9 @@ def _rederive(graph: Graph, bindings: Mapping[sympy.Symbol, int], widened: Mappi
     for i, node in enumerate(graph.nodes):
         if "explicit_type" in node.op.traits:  # const: its type is its data's
             continue
+        if node.region is not None:
+            rebuilt += _rederive_region(graph, i, bindings, widened, hint)
+            continue
         attrs = _new_attrs(node, bindings, widened)
         inferred = _infer(node, attrs, old_types.get(id(node), []), hint)
         if attrs == node.attrs and inferred == [r.type for r in node.results]:
@@ -245,6 +248,27 @@ def _rederive(graph: Graph, bindings: Mapping[sympy.Symbol, int], widened: Mappi
         graph.nodes[i] = new  # the same slot: the graph stays well formed if a later node fails
         rebuilt += 1
     return rebuilt
+
+
+def _rederive_region(graph: Graph, index: int, bindings: Mapping[sympy.Symbol, int],
+                     widened: Mapping[sympy.Symbol, int], hint: str) -> int:
+    """Re-derive a region op's body from its operands' types (on a copy); rebuild the op when the
+    body changed. Returns how many nodes were rebuilt, the body's included."""
+    node = graph.nodes[index]
+    assert node.region is not None
+    body = node.region.copy()
+    old_types = {id(n): [v.type for v in n.inputs] for n in body.nodes}
+    changed = _replace_inputs(body, [v.type for v in node.inputs])
+    inner = _rederive(body, bindings, widened, old_types, hint)
+    if not changed and inner == 0:
+        return 0
+    new = Node(node.op, node.inputs, node.attrs, node.loc, result_names=[r.name for r in node.results],
+               region=body)
+    for old_value, new_value in zip(node.results, new.results, strict=True):
+        graph.replace_all_uses(old_value, new_value)
+    node.drop_inputs()
+    graph.nodes[index] = new
+    return inner + 1
 
 
 def _infer(node: Node, attrs: Attrs, before: Sequence[TensorType], hint: str) -> list[TensorType]:

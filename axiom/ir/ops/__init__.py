@@ -1,3 +1,3 @@
 """The built-in ops. Importing this package registers every one of them once."""
 
-from axiom.ir.ops import const, elementwise, linalg, nn, pooling, reduction, shape  # noqa: F401
+from axiom.ir.ops import const, elementwise, linalg, nn, pooling, reduction, region, shape  # noqa: F401
