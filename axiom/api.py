@@ -56,4 +56,4 @@ def compile(  # noqa: A001 - the public name
     module = get_backend(backend)
     name = module.__name__.rsplit(".", 1)[-1]
     return Executable(ir=result.graph, backend=name, run=module.lower(result.graph),
-                      passes=result.passes, properties=result.properties)
+                      passes=result.passes, properties=result.properties, context=result.context)

@@ -180,7 +180,9 @@ def free_symbols(dims: Iterable[Dim]) -> set[sympy.Symbol]:
     return out
 
 
+@functools.lru_cache(maxsize=16384)
 def _sign_of_difference(a: Dim, b: Dim) -> sympy.Expr:
+    """``a - b`` simplified (remembered: the same pairs of dims are compared again and again)."""
     diff = sympy.simplify(sympy.Integer(a) - b if isinstance(a, int) else a - b)
     if diff.is_number or not diff.has(sympy.floor):
         return diff
@@ -218,7 +220,27 @@ def dim_le(a: Dim, b: Dim) -> Truth:
     """Is ``a <= b`` for every value of the symbols? (DISPROVED: ``a > b`` for every value.)"""
     if isinstance(a, int) and isinstance(b, int):
         return Truth.of(a <= b)
-    diff = _sign_of_difference(b, a)
+    return _decide(a, b, _le_of)
+
+
+def dim_lt(a: Dim, b: Dim) -> Truth:
+    """Is ``a < b`` for every value of the symbols? (DISPROVED: ``a >= b`` for every value.)"""
+    if isinstance(a, int) and isinstance(b, int):
+        return Truth.of(a < b)
+    return _decide(a, b, _lt_of)
+
+
+def _decide(a: Dim, b: Dim, rule: Callable[[sympy.Expr], Truth]) -> Truth:
+    """``rule`` on ``b - a``: first as sympy leaves it (bounding floors is cheap and often enough),
+    then simplified (slow on nested floors, so only when the cheap look is inconclusive)."""
+    quick = rule(sympy.sympify(b) - sympy.sympify(a))
+    if quick is not Truth.UNKNOWN:
+        return quick
+    return rule(_sign_of_difference(b, a))
+
+
+def _le_of(diff: sympy.Expr) -> Truth:
+    """0 <= diff for every value (PROVED), 0 > diff for every value (DISPROVED), or unknown."""
     lower, upper = _floor_bounds(diff)
     # diff is an integer: diff > -1 means diff >= 0.
     if (diff.is_nonnegative or (lower is not None and (lower + 1).is_positive)) \
@@ -229,11 +251,8 @@ def dim_le(a: Dim, b: Dim) -> Truth:
     return Truth.UNKNOWN
 
 
-def dim_lt(a: Dim, b: Dim) -> Truth:
-    """Is ``a < b`` for every value of the symbols? (DISPROVED: ``a >= b`` for every value.)"""
-    if isinstance(a, int) and isinstance(b, int):
-        return Truth.of(a < b)
-    diff = _sign_of_difference(b, a)
+def _lt_of(diff: sympy.Expr) -> Truth:
+    """0 < diff for every value (PROVED), 0 >= diff for every value (DISPROVED), or unknown."""
     lower, upper = _floor_bounds(diff)
     if (diff.is_positive or (lower is not None and lower.is_positive)) and _survives(diff, lambda v: v > 0):
         return Truth.PROVED

@@ -20,8 +20,9 @@ RunFn = Callable[[list[np.ndarray], dict[str, int]], list[np.ndarray]]
 class Executable:
     """A graph lowered by one backend. Call it with numpy arrays or torch tensors.
 
-    ``.ir`` is the final IR, ``.as_text()`` its text form, ``.passes`` the passes that ran and
-    ``.properties`` the status of every declared property.
+    ``.ir`` is the final IR, ``.as_text()`` its text form, ``.passes`` the passes that ran,
+    ``.properties`` the status of every declared property and ``.context`` the pipeline's
+    PassContext (``.assumptions`` and ``.remarks`` are its lists, ``.stats`` its counters).
     """
 
     ir: Graph
@@ -29,6 +30,22 @@ class Executable:
     run: RunFn
     passes: list[str] = field(default_factory=list)
     properties: list[Any] = field(default_factory=list)
+    context: Any = None  # the PassContext of the pipeline that made ``ir`` (None: built by hand)
+
+    @property
+    def assumptions(self) -> list[str]:
+        """Facts about symbolic dims the compiled code relies on (``"H - 2 >= 1"``)."""
+        return list(self.context.assumptions) if self.context is not None else []
+
+    @property
+    def remarks(self) -> list[Any]:
+        """What the passes decided and why (each with its pass's name)."""
+        return list(self.context.remarks) if self.context is not None else []
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """The passes' counters (``"fuse.regions"``, ``"cse.eliminated"``, ...)."""
+        return dict(self.context.stats) if self.context is not None else {}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = self._positional(args, kwargs)
