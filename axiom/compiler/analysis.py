@@ -44,7 +44,9 @@ def stable_order(nodes: Iterable[Node], key: Callable[[Node], int]) -> list[Node
 def creates_cycle(dag: nx.DiGraph, source: int, target: int, within: Callable[[int], bool]) -> bool:
     """Whether contracting ``target`` into ``source`` would close a cycle: some path from
     ``source`` reaches ``target`` through another vertex. Only vertices for which ``within``
-    holds are searched (callers prune the ones that cannot lie on such a path)."""
+    holds are searched (callers prune the ones that cannot lie on such a path). Paths from
+    ``target`` back to ``source`` are not looked for: callers pick ``target`` after ``source``
+    in a topological order, so there are none."""
     view = nx.subgraph_view(dag, filter_node=lambda v: v == target or within(v))
     reached: set[int] = set()
     for s in view.successors(source):

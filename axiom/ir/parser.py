@@ -93,10 +93,11 @@ class _Parser:
     def parse_region(self, opener: Cursor, op: OpDef, types: list[TensorType]) -> Graph:
         end = len(self.lines) + 1
         first = next(self.rows, None)
+        caret = first.here() if first else 0
         if first is None or not first.accept("^"):
-            where = (first.lineno, first.here() + 1) if first else (end, 1)
-            raise ParseError(f"expected '^(%a, ...)' naming the {op.name} body's arguments "
-                             f"(one per operand of line {opener.lineno})", *where)
+            message = (f"expected '^(%a, ...)' naming the {op.name} body's arguments "
+                       f"(one per operand of line {opener.lineno})")
+            raise first.error(message, caret) if first else ParseError(message, end, 1)
         first.expect("(", "expected '(' after '^'")
         names: list[tuple[str, int]] = []
         while not first.accept(")"):
@@ -106,7 +107,7 @@ class _Parser:
         first.loc("the region arguments")
         if len(names) != len(types):
             raise first.error(f"the {op.name} body names {len(names)} argument(s) but the op has "
-                              f"{len(types)} operand(s)", 0)
+                              f"{len(types)} operand(s)", caret)
         for (name, pos), t in zip(names, types, strict=True):
             self.define(first, name, pos)
             self.values[name] = self.graph.add_input(name, t)
@@ -182,7 +183,7 @@ class _Parser:
     def statement(self, c: Cursor) -> None:
         pos = c.here()
         if self.returned:
-            raise c.error("expected '}' after the return statement")
+            raise c.error(f"expected '}}' after the {'yield' if self.in_region else 'return'} statement")
         if c.peek("%"):
             self.node(c)
             return

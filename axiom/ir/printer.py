@@ -30,6 +30,7 @@ class Rendered:
     lines: list[str]
     names: dict[int, str]  # id(value) -> printed name, without '%'
     node_lines: dict[int, int] = field(default_factory=dict)  # id(node) -> line index
+    listed_lines: list[int] = field(default_factory=list)  # graph.nodes[i] -> line index (bodies take lines)
     property_lines: list[int] = field(default_factory=list)
     return_line: int = 0
 
@@ -70,6 +71,7 @@ def render(graph: Graph, inline_limit: int | None = 16,
     out.lines.append(p.header())
     for node in graph.nodes:
         out.node_lines.setdefault(id(node), len(out.lines))
+        out.listed_lines.append(len(out.lines))
         out.lines.append(p.node(node))
         if node.region is not None:
             out.lines.extend(region_lines(node.region, inline_limit, fallback))

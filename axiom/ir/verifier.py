@@ -83,7 +83,7 @@ class _Checker:
         self.definitions()
         seen_nodes: set[int] = set()
         for index, node in enumerate(self.graph.nodes):
-            line = index + 1  # the header is line 0
+            line = self.shown.listed_lines[index]  # not index + 1: a region's body takes lines
             if id(node) in seen_nodes:
                 self.report("ssa", f"the {node.op.name} node appears twice in the node list", line)
                 continue
@@ -106,7 +106,8 @@ class _Checker:
         for index, node in enumerate(self.graph.nodes):
             for r in node.results:
                 if id(r) in self.position:
-                    self.report("ssa", f"{self.name(r)} is defined more than once", index + 1)
+                    self.report("ssa", f"{self.name(r)} is defined more than once",
+                                self.shown.listed_lines[index])
                     continue
                 self.position[id(r)] = index
 

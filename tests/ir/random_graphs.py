@@ -247,3 +247,104 @@ def graphs(draw: Any, max_nodes: int = 8, max_constants: int = 3) -> Graph:
         b.add_property()
     b.graph.set_outputs(draw(st.lists(st.sampled_from(b.pool), min_size=1, max_size=3)))
     return b.graph
+
+
+# ---- fused regions ---------------------------------------------------------------------------
+def outline_run(graph: Graph, start: int, stop: int) -> Node:
+    """Outline ``graph.nodes[start:stop]`` (consecutive, so no cycle can form) into one ``fused``
+    node standing where they stood."""
+    from axiom.compiler.passes.fuse import outline
+
+    fused = outline(graph, graph.nodes[start:stop])
+    graph.nodes[start:stop] = [fused]
+    return fused
+
+
+def _outline_some(draw: Any, graph: Graph, count: int, depth: int) -> None:
+    for _ in range(count):
+        free = [i for i, n in enumerate(graph.nodes) if n.op.name != "const"]
+        if not free:
+            return
+        start = draw(st.sampled_from(free))
+        stop = start + 1
+        while stop < len(graph.nodes) and graph.nodes[stop].op.name != "const" and draw(st.booleans()):
+            stop += 1
+        fused = outline_run(graph, start, stop)
+        if depth > 1 and draw(st.booleans()):  # a region inside this region's body
+            assert fused.region is not None
+            _outline_some(draw, fused.region, 1, depth - 1)
+
+
+@st.composite
+def outlined(draw: Any, graph: Graph, max_regions: int = 3, depth: int = 2) -> Graph:
+    """A copy of ``graph`` in which random runs of consecutive nodes (no constants: a body reads
+    them as operands) are ``fused`` regions, some nested up to ``depth``; it computes the same."""
+    g = graph.copy()
+    _outline_some(draw, g, draw(st.integers(1, max_regions)), depth)
+    return g
+
+
+# ---- graphs for the fuse pass ----------------------------------------------------------------
+_UNARY = ("relu", "exp", "neg", "tanh", "sigmoid")
+_BINARY = ("add", "mul", "sub", "maximum")
+
+
+@st.composite
+def fusable_graphs(draw: Any, max_nodes: int = 12) -> Graph:
+    """Random f32 graphs of [S, S] and [S, 1] values (S static or the symbol N) made of what the
+    fuse pass groups (matmul, softmax, layer_norm, keepdims reductions, elementwise ops, with
+    broadcasts) and what it must leave out (transpose, reshape), so anchors, epilogues, prologues,
+    values used outside a group and diamonds through opaque ops all occur. Some values are
+    outputs and some are read by an ``ensure``."""
+    s = draw(st.sampled_from([3, sym("N")]))
+    square, column = TensorType("f32", [s, s]), TensorType("f32", [s, 1])
+    g = Graph("fusable")
+    pool = [g.add_input(f"x{i}", square) for i in range(draw(st.integers(1, 3)))]
+    pool.append(g.add_input("col", column))
+    for _ in range(draw(st.integers(1, max_nodes))):
+        kind = draw(st.integers(0, 7))
+        squares = [v for v in pool if v.type == square]
+        x = draw(st.sampled_from(squares))
+        if kind <= 1:
+            node = Node(draw(st.sampled_from(_UNARY)), [draw(st.sampled_from(pool))])
+        elif kind <= 3:
+            operands = [draw(st.sampled_from(pool)), draw(st.sampled_from(pool))]
+            node = Node(draw(st.sampled_from(_BINARY)), operands)
+        elif kind == 4:
+            node = Node("matmul", [x, draw(st.sampled_from(squares))])
+        elif kind == 5:
+            op = draw(st.sampled_from(["softmax", "log_softmax", "layer_norm"]))
+            node = Node(op, [x])
+        elif kind == 6:
+            node = Node(draw(st.sampled_from(["sum", "max"])), [x], {"axes": [1], "keepdims": True})
+        else:
+            node = Node("transpose", [x]) if draw(st.booleans()) else Node("reshape", [x], {"shape": [s, s]})
+        g.append(node)
+        pool.append(node.results[0])
+    made = [n.results[0] for n in g.nodes]
+    g.set_outputs(draw(st.lists(st.sampled_from(made), min_size=1, max_size=3)))
+    if draw(st.booleans()):
+        g.properties.append(PropertyDecl("ensure", "finite", [draw(st.sampled_from(made))], Attrs({})))
+    return g
+
+
+def random_inputs(graph: Graph, seed: int, size: int = 2) -> list[np.ndarray]:
+    """Arguments for ``graph``: its symbols bound to ``size`` or ``size + 1`` (alternately, in name
+    order), small integers and bools, floats in [-2, 2)."""
+    from axiom.ir.dims import evaluate_dim
+
+    rng = np.random.default_rng(seed)
+    symbols = sorted({s.name for v in graph.inputs for s in v.type.symbols})
+    bindings = {s: size + i % 2 for i, s in enumerate(symbols)}
+    out = []
+    for v in graph.inputs:
+        shape = tuple(evaluate_dim(d, bindings) for d in v.shape)
+        if v.dtype.is_bool or v.dtype.is_int:
+            out.append(rng.integers(0, 2 if v.dtype.is_bool else 4, shape).astype(v.dtype.np_dtype))
+        else:
+            out.append(rng.uniform(-2, 2, shape).astype(v.dtype.np_dtype))
+    return out
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()

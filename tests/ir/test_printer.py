@@ -43,9 +43,9 @@ def test_prints_the_documented_form() -> None:
         "graph @mnist(%x: f32[N, 1, 28, 28]) -> (f32[N, 3136]) {",
         '  %w0 = const {name = "conv1.weight"} : f32[32, 1, 3, 3]    # conv1.weight @ model.py:5',
         '  %b0 = const {name = "conv1.bias"} : f32[32]',
-        "  %0 = conv2d(%x, %w0, %b0) {dilation = [1, 1], groups = 1, padding = [1, 1, 1, 1], "
-        "stride = [1, 1]} : f32[N, 32, 28, 28]    # model.py:12",
-        "  %1 = max_pool2d(%0) {ceil_mode = false, dilation = [1, 1], kernel = [2, 2], "
+        '  %0 = conv2d(%x, %w0, %b0) {dilation = [1, 1], groups = 1, layout = "NCHW", '
+        "padding = [1, 1, 1, 1], stride = [1, 1]} : f32[N, 32, 28, 28]    # model.py:12",
+        '  %1 = max_pool2d(%0) {ceil_mode = false, dilation = [1, 1], kernel = [2, 2], layout = "NCHW", '
         "padding = [0, 0, 0, 0], stride = none} : f32[N, 32, 14, 14]",
         "  %2 = flatten(%1) {axis = 1} : f32[N, 6272]",
         "  %3, %4 = split(%2) {axis = 1, sizes = [3136, 3136]} : f32[N, 3136], f32[N, 3136]",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from axiom.compiler.context import PassContext
 from axiom.compiler.passbase import Pass, register_pass
 from axiom.ir.graph import Graph, Node
+from axiom.ir.printer import print_graph
 
 
 @register_pass
@@ -47,7 +48,7 @@ class CommonSubexpressionElimination(Pass):
 
     def _key(self, graph: Graph, node: Node) -> tuple | None:
         if node.region is not None:  # equal bodies print equally (a body holds no constants)
-            return (node.op.name, tuple(id(v) for v in node.inputs), node.attrs, str(node.region))
+            return (node.op.name, tuple(id(v) for v in node.inputs), node.attrs, _body_text(node.region))
         if node.op.name != "const":
             return (node.op.name, tuple(id(v) for v in node.inputs), node.attrs)
         data = graph.constants.get(node.attrs["name"])
@@ -55,3 +56,20 @@ class CommonSubexpressionElimination(Pass):
             return ("const", node.attrs["name"])  # only the same table entry is the same constant
         digest = hashlib.sha256(data.tobytes()).hexdigest()
         return ("const-data", data.dtype.str, data.shape, digest, node.results[0].type)
+
+
+def _body_text(body: Graph) -> str:
+    """A region body printed without value names and locations, which (as for any other node)
+    do not decide what it computes."""
+    g = body.copy()
+    _forget_names(g)
+    return print_graph(g)
+
+
+def _forget_names(g: Graph) -> None:
+    for v in g.values():
+        v.name = None
+    for n in g.nodes:
+        n.loc = None
+        if n.region is not None:
+            _forget_names(n.region)

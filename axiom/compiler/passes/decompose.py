@@ -66,11 +66,49 @@ class Decompose(Pass):
 
     def run(self, graph: Graph, ctx: PassContext) -> bool:
         patterns = [_pattern(op) for op in self.selected()]
-        changed = False
-        for node in list(graph.walk()):  # fused bodies too: a backend lowers what they hold
-            if node.region is not None:
-                changed |= apply_patterns(node.region, patterns, ctx)
+        changed = _run_in_bodies(graph, patterns, ctx)  # fused bodies too: a backend lowers what they hold
         return apply_patterns(graph, patterns, ctx) or changed
+
+
+def _run_in_bodies(graph: Graph, patterns: list[Pattern], ctx: PassContext) -> bool:
+    """Decompose inside every region body of ``graph`` (innermost first). A decomposition may
+    make constants (``mean`` divides by a count); a body takes constants as operands, so they
+    move out to ``graph`` and the region op is rebuilt with them as extra operands."""
+    changed = False
+    for node in list(graph.nodes):
+        if node.region is None:
+            continue
+        changed |= _run_in_bodies(node.region, patterns, ctx)
+        changed |= apply_patterns(node.region, patterns, ctx)
+        _hoist_constants(graph, node)
+    return changed
+
+
+def _hoist_constants(graph: Graph, node: Node) -> None:
+    """Move the const nodes of ``node``'s body into ``graph``, before ``node``, as new operands."""
+    body = node.region
+    assert body is not None
+    consts = [n for n in body.nodes if n.op.name == "const"]
+    if not consts:
+        return
+    operands = list(node.inputs)
+    taken = {v.name for v in body.inputs}
+    for c in consts:
+        name = c.attrs["name"]
+        operands.append(graph.add_constant(body.constants[name], name, c.loc, before=node))
+        arg = f"c{len(taken)}"
+        while arg in taken:
+            arg += "_"
+        taken.add(arg)
+        body.replace_all_uses(c.results[0], body.add_input(arg, c.results[0].type))
+        body.erase(c)
+    body.constants.clear()
+    new = Node(node.op, operands, node.attrs, node.loc, result_names=[r.name for r in node.results],
+               region=body)
+    for old, value in zip(node.results, new.results, strict=True):
+        graph.replace_all_uses(old, value)
+    node.drop_inputs()
+    graph.nodes[graph.nodes.index(node)] = new
 
 
 def _names(ops: str) -> list[str]:

@@ -14,8 +14,9 @@ scale-then-shift chain folds step by step. A fold happens only when:
 - the conv/linear result has no other user (nor is a graph output or property argument);
 - the other operands are constants, and "per channel": of one value per output channel (or a
   single value) and size 1 on every other axis, so the result type is the conv's own. The
-  channel axis is 1 for conv2d and the last axis for linear; a batch_norm after linear folds
-  only on a 2-D ``[N, C]`` result, where its channel axis is that last axis;
+  channel axis is 1 for an NCHW conv2d, the last axis for an NHWC one and for linear; a
+  batch_norm folds only when its channel axis is that one: after a conv2d of its own layout,
+  after linear on a 2-D ``[N, C]`` result or with ``layout = "NHWC"`` (channels last);
 - the folded parameters are exact enough (below).
 
 Rounding: ``w'`` and ``b'`` are computed in f64 from the stored parameters and rounded once to
@@ -43,6 +44,7 @@ from axiom.compiler.context import PassContext
 from axiom.compiler.passbase import Pass, register_pass
 from axiom.compiler.rewriter import Pattern, Rewriter, apply_patterns, pattern
 from axiom.ir.graph import Graph, Node, Value
+from axiom.ir.ops.nn import channel_axis
 
 FOLDABLE = ("conv2d", "linear")
 
@@ -69,7 +71,7 @@ def fold_patterns(ctx: PassContext | None = None) -> list[Pattern]:
     def batch_norm(node: Node, rw: Rewriter) -> Value | None:
         x = node.inputs[0]
         target = _Target.of(rw, x)
-        if target is None or (target.node.op.name == "linear" and x.rank != 2):
+        if target is None or target.channel_axis != channel_axis(node.attrs.layout, x.rank):
             return None
         params = [rw.const(v) for v in node.inputs[1:]]
         if any(p is None for p in params):
@@ -129,6 +131,14 @@ class _Target:
     def channels(self) -> int:
         return int(self.weight.shape[0])
 
+    @property
+    def channel_axis(self) -> int:
+        """The axis of the result that holds the output channels."""
+        rank = self.node.results[0].rank
+        if self.node.op.name == "conv2d":
+            return channel_axis(self.node.attrs.layout, rank)
+        return rank - 1
+
     def channel_vector(self, data: np.ndarray | None) -> np.ndarray | None:
         """``data`` as one f64 value per output channel, if it broadcasts only along the channel
         axis (one value per channel, or a single value), else None."""
@@ -136,7 +146,7 @@ class _Target:
         if data is None or data.ndim > result.rank:
             return None
         shape = (1,) * (result.rank - data.ndim) + data.shape
-        axis = 1 if self.node.op.name == "conv2d" else result.rank - 1
+        axis = self.channel_axis
         if any(d != 1 for k, d in enumerate(shape) if k != axis) or shape[axis] not in (1, self.channels):
             return None
         flat = np.asarray(data, np.float64).reshape(-1)

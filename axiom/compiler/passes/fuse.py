@@ -24,7 +24,7 @@ import networkx as nx
 
 from axiom.compiler.analysis import creates_cycle, dataflow, stable_order
 from axiom.compiler.context import PassContext
-from axiom.compiler.passbase import Pass, register_pass
+from axiom.compiler.passbase import Pass, PipelineError, register_pass
 from axiom.ir.dims import dim_eq
 from axiom.ir.graph import Graph, Node, Value
 
@@ -77,6 +77,11 @@ class Fuse(Pass):
     min_nodes: int = 2
     max_nodes: int = 64
     prologue: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_nodes < 1 or self.max_nodes < 1:  # a group holds at least its first op
+            raise PipelineError(f"fuse: min-nodes ({self.min_nodes}) and max-nodes ({self.max_nodes}) "
+                                "must be at least 1")
 
     def run(self, graph: Graph, ctx: PassContext) -> bool:
         groups = _Planner(graph, self).plan()
@@ -178,11 +183,17 @@ def outline(graph: Graph, members: list[Node]) -> Node:
     exported = [r for m in members for r in m.results if _used_outside(graph, r, inside)]
     body = Graph("fused")
     vmap: dict[int, Value] = {}
-    for i, v in enumerate(operands):
-        vmap[id(v)] = body.add_input(v.name or f"arg{i}", v.type)
+    taken: set[str] = set()
+    for i, v in enumerate(operands):  # value names need not be unique, a body's inputs must be
+        name = v.name if v.name and v.name not in taken else f"arg{i}"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        vmap[id(v)] = body.add_input(name, v.type)
     for m in members:
         copy = Node(m.op, [vmap[id(v)] for v in m.inputs], m.attrs, m.loc,
-                    result_types=[r.type for r in m.results], result_names=[r.name for r in m.results])
+                    result_types=[r.type for r in m.results], result_names=[r.name for r in m.results],
+                    region=None if m.region is None else m.region.copy())  # regions nest
         body.append(copy)
         vmap.update((id(a), b) for a, b in zip(m.results, copy.results, strict=True))
     body.set_outputs(vmap[id(r)] for r in exported)

@@ -346,7 +346,7 @@ def _assumptions_with_sites(graph: Graph) -> list[tuple[str, str]]:
     after a flatten) is implied by those facts and adds none of its own.
     """
     out: dict[str, str] = {}
-    for value in graph.values():
+    for value in _values_and_body_values(graph):
         for d in value.type.shape:
             if isinstance(d, int):
                 continue
@@ -365,6 +365,16 @@ def _assumptions_with_sites(graph: Graph) -> list[tuple[str, str]]:
                 raise err
             out[fact] = where
     return list(out.items())
+
+
+def _values_and_body_values(graph: Graph) -> Iterable[Value]:
+    """The graph's values, then (after each region op's results) its body's: a value inside a
+    fused region needs its dims >= 1 as much as one outside."""
+    yield from graph.inputs
+    for node in graph.nodes:
+        yield from node.results
+        if node.region is not None:
+            yield from _values_and_body_values(node.region)
 
 
 def _implied_product(d: sympy.Expr, facts: Mapping[str, str]) -> bool:

@@ -1,7 +1,10 @@
 """Sliding-window geometry shared by conv2d and the 2-D pools: attribute checks, the symbolic
-output size of a window sweep, and the strided views the numpy references are built from.
+output size of a window sweep, the strided views the numpy references are built from, and the
+activation layouts (``layout = "NCHW"`` or ``"NHWC"``) those ops and batch_norm accept.
 
 Padding is ``(top, left, bottom, right)``; a window's extent is ``dilation * (kernel - 1) + 1``.
+The window helpers work on NCHW; an NHWC op converts its shape or array to NCHW and back
+(``to_nchw`` / ``from_nchw``), so the geometry lives in one place.
 """
 
 from __future__ import annotations
@@ -13,6 +16,40 @@ import sympy
 
 from axiom.ir.dims import Dim, as_dim, dim_lt, dim_str
 from axiom.ir.errors import AttributeError_, ShapeError
+from axiom.ir.opdef import AttrSpec
+
+LAYOUTS = ("NCHW", "NHWC")
+LAYOUT_ATTR = AttrSpec("str", "NCHW", doc="activation layout: NCHW or NHWC")
+
+
+def check_layout(op: str, layout: str) -> None:
+    """Raise AttributeError_ unless ``layout`` is one of ``LAYOUTS``."""
+    if layout not in LAYOUTS:
+        raise AttributeError_(f"{op}: layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+
+
+def layout_perm(src: str, dst: str) -> tuple[int, ...]:
+    """The transpose perm that turns a tensor laid out as ``src`` into ``dst`` (NCHW -> NHWC is
+    ``(0, 2, 3, 1)``): output axis ``i`` reads input axis ``src.index(dst[i])``."""
+    return tuple(src.index(axis) for axis in dst)
+
+
+def to_nchw(shape: Sequence[Dim], layout: str) -> tuple[Dim, ...]:
+    """A 4-D shape given in ``layout``, reordered as NCHW."""
+    return tuple(shape[i] for i in layout_perm(layout, "NCHW"))
+
+
+def from_nchw(shape: Sequence[Dim], layout: str) -> tuple[Dim, ...]:
+    """A 4-D NCHW shape, reordered as ``layout``."""
+    return tuple(shape[i] for i in layout_perm("NCHW", layout))
+
+
+def array_to_nchw(x: np.ndarray, layout: str) -> np.ndarray:
+    return x if layout == "NCHW" else np.transpose(x, layout_perm(layout, "NCHW"))
+
+
+def array_from_nchw(x: np.ndarray, layout: str) -> np.ndarray:
+    return x if layout == "NCHW" else np.ascontiguousarray(np.transpose(x, layout_perm("NCHW", layout)))
 
 
 def check_window_attrs(op: str, stride: Sequence[int], padding: Sequence[int],

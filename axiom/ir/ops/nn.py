@@ -1,8 +1,10 @@
 """Neural-network ops: conv2d, batch_norm, layer_norm, softmax, log_softmax, dropout; the 2-D
 pools live in :mod:`axiom.ir.ops.pooling`, imported here so that they register with these.
 
-Images are NCHW and conv weights OIHW. Everything here is inference semantics (batch_norm
-uses the running statistics, dropout is the identity) and computes f16/bf16 in f32.
+Images are NCHW by default; conv2d, batch_norm and the pools take ``layout = "NHWC"`` for
+channels-last activations (conv weights stay OIHW either way). Everything here is inference
+semantics (batch_norm uses the running statistics, dropout is the identity) and computes
+f16/bf16 in f32.
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ from axiom.ir.errors import AttributeError_, ShapeError
 from axiom.ir.opdef import AttrSpec
 from axiom.ir.ops import pooling  # noqa: F401  (registers the pooling ops)
 from axiom.ir.ops.common import apply_in, at_compute_precision, defop, require_kind, require_same_dtype
-from axiom.ir.ops.conv_shapes import check_window_attrs, out_hw, pad_for_windows, window_taps
+from axiom.ir.ops.conv_shapes import (
+    LAYOUT_ATTR,
+    array_from_nchw,
+    array_to_nchw,
+    check_layout,
+    check_window_attrs,
+    from_nchw,
+    out_hw,
+    pad_for_windows,
+    to_nchw,
+    window_taps,
+)
 from axiom.ir.ops.reduction import normalize_axes
 from axiom.ir.types import TensorType
 
@@ -29,20 +42,22 @@ def _conv_infer(inputs, a):  # noqa: ANN001, ANN202
     x, w = inputs[0], inputs[1]
     dt = require_same_dtype("conv2d", inputs)
     require_kind("conv2d", x, "float")
+    check_layout("conv2d", a.layout)
     where = f"input {x}, weight {w}"
     if x.rank != 4 or w.rank != 4:
-        raise ShapeError(f"conv2d: needs input [N, C, H, W] and weight [O, C/groups, kh, kw], got {where}; "
-                         "hint: add a batch dim with unsqueeze")
+        raise ShapeError(f"conv2d: needs input [{', '.join(a.layout)}] and weight [O, C/groups, kh, kw], "
+                         f"got {where}; hint: add a batch dim with unsqueeze")
     check_window_attrs("conv2d", a.stride, a.padding, a.dilation)
     g = a.groups
     if g < 1:
         raise AttributeError_(f"conv2d: groups must be >= 1, got {g}")
-    n, c = x.shape[0], x.shape[1]
+    shape = to_nchw(x.shape, a.layout)
+    n, c = shape[0], shape[1]
     o = w.shape[0]
     if not _proved_equal(c, w.shape[1] * g):
         raise ShapeError(f"conv2d: input channels {dim_str(c)} must equal weight dim 1 "
                          f"({dim_str(w.shape[1])}) times groups ({g}) ({where}); "
-                         "hint: the weight is [O, C/groups, kh, kw]")
+                         f"hint: the weight is [O, C/groups, kh, kw] and the input {a.layout}")
     if sympy.Mod(o, g) != 0:
         raise ShapeError(f"conv2d: output channels {dim_str(o)} must be provably divisible by groups {g} "
                          f"({where}); hint: the weight is [O, C/groups, kh, kw] with O a multiple of groups")
@@ -51,12 +66,13 @@ def _conv_infer(inputs, a):  # noqa: ANN001, ANN202
         if bias.rank != 1 or not _proved_equal(bias.shape[0], o):
             raise ShapeError(f"conv2d: bias must be [{dim_str(o)}], got {bias} ({where}); "
                              "hint: one bias per output channel")
-    oh, ow = out_hw("conv2d", x.shape, w.shape[2:], a.stride, a.padding, a.dilation, False, where)
-    return [TensorType(dt, (n, o, oh, ow))]
+    oh, ow = out_hw("conv2d", shape, w.shape[2:], a.stride, a.padding, a.dilation, False, where)
+    return [TensorType(dt, from_nchw((n, o, oh, ow), a.layout))]
 
 
 def _conv_reference(inputs, a):  # noqa: ANN001, ANN202
     def fn(x: np.ndarray, w: np.ndarray, *bias: np.ndarray) -> np.ndarray:
+        x = array_to_nchw(x, a.layout)
         n, c = x.shape[:2]
         o, cg, kh, kw = w.shape
         g = a.groups
@@ -66,7 +82,7 @@ def _conv_reference(inputs, a):  # noqa: ANN001, ANN202
         cols = np.stack(taps, axis=2).reshape(n, g, cg, kh * kw, *out)
         wg = w.reshape(g, o // g, cg, kh * kw)
         y = np.einsum("ngckhw,gock->ngohw", cols, wg, optimize=True).reshape(n, o, *out)
-        return y + bias[0].reshape(1, o, 1, 1) if bias else y
+        return array_from_nchw(y + bias[0].reshape(1, o, 1, 1) if bias else y, a.layout)
 
     return apply_in(fn, inputs[0].dtype, *inputs)
 
@@ -75,32 +91,43 @@ defop("conv2d", _conv_infer, _conv_reference, inputs=(2, 3),
       attrs={"stride": AttrSpec("ints", (1, 1)),
              "padding": AttrSpec("ints", (0, 0, 0, 0), doc="(top, left, bottom, right)"),
              "dilation": AttrSpec("ints", (1, 1)),
-             "groups": AttrSpec("int", 1)},
-      doc="2-D cross-correlation of x[N, C, H, W] with w[O, C/groups, kh, kw], plus bias[O].")
+             "groups": AttrSpec("int", 1),
+             "layout": LAYOUT_ATTR},
+      doc="2-D cross-correlation of x[N, C, H, W] (or [N, H, W, C] when NHWC) with w[O, C/groups, kh, kw], "
+          "plus bias[O].")
 
 
 # ---- batch_norm ---------------------------------------------------------------------------
+def channel_axis(layout: str, rank: int) -> int:
+    """Where batch_norm's channels are: axis 1 for NCHW, the last axis for NHWC."""
+    return 1 if layout == "NCHW" else rank - 1
+
+
 def _batch_norm_infer(inputs, a):  # noqa: ANN001, ANN202
     x = inputs[0]
     require_same_dtype("batch_norm", inputs)
     require_kind("batch_norm", x, "float")
+    check_layout("batch_norm", a.layout)
     if x.rank < 2:
-        raise ShapeError(f"batch_norm: needs x of rank >= 2 with channels on axis 1, got {x}")
+        raise ShapeError(f"batch_norm: needs x of rank >= 2 with channels on axis 1 (NCHW) or last (NHWC), "
+                         f"got {x}")
+    axis = channel_axis(a.layout, x.rank)
     for name, p in zip(("scale", "bias", "mean", "var"), inputs[1:], strict=True):
-        if p.rank != 1 or not _proved_equal(p.shape[0], x.shape[1]):
-            raise ShapeError(f"batch_norm: {name} must be [{dim_str(x.shape[1])}], got {p} for input {x}; "
-                             "hint: one value per channel (axis 1)")
+        if p.rank != 1 or not _proved_equal(p.shape[0], x.shape[axis]):
+            raise ShapeError(f"batch_norm: {name} must be [{dim_str(x.shape[axis])}], got {p} for input {x}; "
+                             f"hint: one value per channel (axis {axis}, layout {a.layout})")
     return [x]
 
 
-def _channel_view(p: np.ndarray, rank: int) -> np.ndarray:
-    return p.reshape(p.shape[0], *([1] * (rank - 2)))
+def _channel_view(p: np.ndarray, rank: int, layout: str) -> np.ndarray:
+    """A per-channel vector shaped to broadcast against x (a 1-D vector already does for NHWC)."""
+    return p if layout == "NHWC" else p.reshape(p.shape[0], *([1] * (rank - 2)))
 
 
 def _batch_norm_reference(inputs, a):  # noqa: ANN001, ANN202
     def fn(x, scale, bias, mean, var):  # noqa: ANN001, ANN202
         inv = 1.0 / np.sqrt(var + a.epsilon)
-        v = [_channel_view(p, x.ndim) for p in (scale, bias, mean, inv)]
+        v = [_channel_view(p, x.ndim, a.layout) for p in (scale, bias, mean, inv)]
         return (x - v[2]) * v[3] * v[0] + v[1]
 
     return apply_in(fn, inputs[0].dtype, *inputs)
@@ -112,7 +139,7 @@ def _batch_norm_decompose(b, inputs, a):  # noqa: ANN001, ANN202
     eps = b.constant(np.array(a.epsilon, x.dtype.np_dtype))
     factor = b.op("mul", scale, b.op("rsqrt", b.op("add", var, eps)))
     shift = b.op("sub", bias, b.op("mul", mean, factor))
-    if x.rank > 2:
+    if x.rank > 2 and a.layout == "NCHW":
         shape = (x.shape[1], *([1] * (x.rank - 2)))
         factor = b.op("reshape", factor, shape=shape)
         shift = b.op("reshape", shift, shape=shape)
@@ -120,8 +147,9 @@ def _batch_norm_decompose(b, inputs, a):  # noqa: ANN001, ANN202
 
 
 defop("batch_norm", _batch_norm_infer, _batch_norm_reference, inputs=(5, 5),
-      attrs={"epsilon": AttrSpec("float", 1e-5)}, decompose=_batch_norm_decompose,
-      doc="Inference batch norm over channel axis 1: (x - mean) / sqrt(var + eps) * scale + bias.")
+      attrs={"epsilon": AttrSpec("float", 1e-5), "layout": LAYOUT_ATTR}, decompose=_batch_norm_decompose,
+      doc="Inference batch norm over the channel axis (1 for NCHW, last for NHWC): "
+          "(x - mean) / sqrt(var + eps) * scale + bias.")
 
 
 # ---- layer_norm ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""2-D pooling over NCHW images: max_pool2d, avg_pool2d and global_avg_pool2d.
+"""2-D pooling over NCHW (or, with ``layout = "NHWC"``, channels-last) images: max_pool2d,
+avg_pool2d and global_avg_pool2d.
 
 Padding is ``(top, left, bottom, right)``; ``stride=None`` means the kernel size. max_pool2d
 treats padding as -inf; avg_pool2d divides by the window's real elements, or with
@@ -16,16 +17,38 @@ import numpy as np
 from axiom.ir.errors import ShapeError
 from axiom.ir.opdef import AttrSpec
 from axiom.ir.ops.common import apply_in, compute_dtype, defop, require_kind
-from axiom.ir.ops.conv_shapes import check_window_attrs, out_hw, pad_for_windows, window_taps
+from axiom.ir.ops.conv_shapes import (
+    LAYOUT_ATTR,
+    array_from_nchw,
+    array_to_nchw,
+    check_layout,
+    check_window_attrs,
+    from_nchw,
+    out_hw,
+    pad_for_windows,
+    to_nchw,
+    window_taps,
+)
 from axiom.ir.types import TensorType
 
 NUMERIC = ("float", "int", "uint")
 
 
-def _require_image(op: str, x: TensorType) -> None:
+def _require_image(op: str, x: TensorType, layout: str) -> None:
+    check_layout(op, layout)
     if x.rank != 4:
-        raise ShapeError(f"{op}: needs an NCHW image of rank 4, got {x}; "
+        raise ShapeError(f"{op}: needs an {layout} image of rank 4, got {x}; "
                          "hint: add a batch dim with unsqueeze")
+
+
+def _in_nchw(reference):  # noqa: ANN001, ANN202
+    """A pool's NCHW reference made to read and write the node's layout."""
+
+    @functools.wraps(reference)
+    def wrapped(inputs, a):  # noqa: ANN001, ANN202
+        return array_from_nchw(reference([array_to_nchw(inputs[0], a.layout)], a), a.layout)
+
+    return wrapped
 
 
 def _stride(a) -> tuple[int, ...]:  # noqa: ANN001
@@ -36,11 +59,12 @@ def _pool_infer(op: str, kinds: tuple[str, ...]):  # noqa: ANN202
     def infer(inputs, a):  # noqa: ANN001, ANN202
         x = inputs[0]
         require_kind(op, x, *kinds)
-        _require_image(op, x)
+        _require_image(op, x, a.layout)
         dilation = a.get("dilation", (1, 1))
         check_window_attrs(op, _stride(a), a.padding, dilation, a.kernel)
-        oh, ow = out_hw(op, x.shape, a.kernel, _stride(a), a.padding, dilation, a.ceil_mode, f"input {x}")
-        return [x.with_shape((*x.shape[:2], oh, ow))]
+        shape = to_nchw(x.shape, a.layout)
+        oh, ow = out_hw(op, shape, a.kernel, _stride(a), a.padding, dilation, a.ceil_mode, f"input {x}")
+        return [x.with_shape(from_nchw((*shape[:2], oh, ow), a.layout))]
 
     return infer
 
@@ -81,26 +105,33 @@ WINDOW = {
     "kernel": AttrSpec("ints", doc="(kh, kw)"),
     "stride": AttrSpec("ints", None, optional=True, doc="(sh, sw); None: the kernel"),
     "padding": AttrSpec("ints", (0, 0, 0, 0), doc="(top, left, bottom, right)"),
+    "layout": LAYOUT_ATTR,
 }
 
-defop("max_pool2d", _pool_infer("max_pool2d", NUMERIC), _max_pool_reference,
+defop("max_pool2d", _pool_infer("max_pool2d", NUMERIC), _in_nchw(_max_pool_reference),
       attrs={**WINDOW, "dilation": AttrSpec("ints", (1, 1)), "ceil_mode": AttrSpec("bool", False)},
       doc="Largest element of each window; padding counts as -inf.")
-defop("avg_pool2d", _pool_infer("avg_pool2d", ("float",)), _avg_pool_reference,
+defop("avg_pool2d", _pool_infer("avg_pool2d", ("float",)), _in_nchw(_avg_pool_reference),
       attrs={**WINDOW, "ceil_mode": AttrSpec("bool", False),
              "count_include_pad": AttrSpec("bool", False, doc="divide by padded cells too")},
       doc="Mean of each window, over its real cells (or its padded cells with count_include_pad).")
 
 
 # ---- global_avg_pool2d --------------------------------------------------------------------
+def _hw_axes(layout: str) -> tuple[int, int]:
+    return (2, 3) if layout == "NCHW" else (1, 2)
+
+
 def _global_infer(inputs, a):  # noqa: ANN001, ANN202
     x = inputs[0]
     require_kind("global_avg_pool2d", x, "float")
-    _require_image("global_avg_pool2d", x)
-    return [x.with_shape((*x.shape[:2], 1, 1))]
+    _require_image("global_avg_pool2d", x, a.layout)
+    h, w = _hw_axes(a.layout)
+    return [x.with_shape(tuple(1 if i in (h, w) else d for i, d in enumerate(x.shape)))]
 
 
 defop("global_avg_pool2d", _global_infer,
-      lambda i, a: apply_in(lambda v: v.mean(axis=(2, 3), keepdims=True), i[0].dtype, i[0]),
-      decompose=lambda b, inputs, a: [b.op("mean", inputs[0], axes=(2, 3), keepdims=True)],
-      doc="Mean over H and W of an NCHW image, keeping them as size-1 dims: [N, C, 1, 1].")
+      lambda i, a: apply_in(lambda v: v.mean(axis=_hw_axes(a.layout), keepdims=True), i[0].dtype, i[0]),
+      attrs={"layout": LAYOUT_ATTR},
+      decompose=lambda b, inputs, a: [b.op("mean", inputs[0], axes=_hw_axes(a.layout), keepdims=True)],
+      doc="Mean over H and W of an image, keeping them as size-1 dims: [N, C, 1, 1] (NHWC: [N, 1, 1, C]).")
