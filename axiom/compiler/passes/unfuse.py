@@ -38,7 +38,8 @@ def inline(graph: Graph, node: Node) -> None:
     vmap: dict[int, Value] = {id(a): v for a, v in zip(body.inputs, node.inputs, strict=True)}
     for inner in body.nodes:
         copy = Node(inner.op, [vmap[id(v)] for v in inner.inputs], inner.attrs, inner.loc,
-                    result_types=[r.type for r in inner.results], result_names=[r.name for r in inner.results],
+                    result_types=[r.type for r in inner.results],
+                    result_names=[r.name for r in inner.results],
                     region=None if inner.region is None else inner.region.copy())
         graph.insert_before(node, copy)
         vmap.update((id(a), b) for a, b in zip(inner.results, copy.results, strict=True))
