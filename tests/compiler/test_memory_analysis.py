@@ -149,7 +149,7 @@ def with_data(draw, graph: Graph):
 def random_cases(draw):
     """Any op, dtype and symbolic dim; sometimes with random runs of nodes outlined as regions."""
     graph = draw(graphs(max_nodes=10))
-    return with_data(draw, draw(outlined(graph, max_regions=1)) if draw(st.booleans()) else graph)
+    return with_data(draw, draw(outlined(graph)) if draw(st.booleans()) else graph)
 
 
 @st.composite

@@ -18,7 +18,7 @@ outside come in as operands; a value also used outside the group is a result as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 
@@ -56,11 +56,9 @@ class Group:
     anchor: Node | None
     space: tuple
     vertex: int  # its vertex in the contracted data-flow graph
-    produced: set[int] = field(default_factory=set)  # id() of every member's results
 
     def add(self, node: Node) -> None:
         self.members.append(node)
-        self.produced.update(id(r) for r in node.results)
 
 
 def same_shape(a: tuple, b: tuple) -> bool:
@@ -159,7 +157,6 @@ class _Planner:
         for m in before.members:
             self.group_of[id(m)] = group
         group.members[:0] = before.members
-        group.produced |= before.produced
         group.vertex = before.vertex
         before.members = []
 
