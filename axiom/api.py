@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from axiom.backends import get_backend
+from axiom.compiler.levels import pipeline_for
 from axiom.compiler.manager import Instrumentation
 from axiom.compiler.passbase import Pass
 from axiom.compiler.pipeline import run_pipeline
@@ -47,13 +48,16 @@ def compile(  # noqa: A001 - the public name
     """Compile ``model`` for ``backend`` ("numpy", or "best" for the fastest available).
 
     ``passes`` replaces the pipeline of ``opt_level`` (a string such as ``"cse,dce"`` or a list
-    of Pass objects, your own included). The ``print_ir_*``, ``ir_dump_dir`` and
+    of Pass objects, your own included); the level's pipeline decomposes the ops the backend
+    lists in its ``DECOMPOSE`` (none for numpy). The ``print_ir_*``, ``ir_dump_dir`` and
     ``pass_timing`` switches show the IR as the passes change it (on ``out``, default stderr).
     """
     instrument = Instrumentation(tuple(print_ir_before), tuple(print_ir_after), print_ir_after_all,
                                  print_ir_after_change, ir_dump_dir, pass_timing, out)
-    result = run_pipeline(to_graph(model), passes, opt_level, verify, instrument)
     module = get_backend(backend)
+    if passes is None:  # the level's pipeline, with the ops this backend cannot run decomposed
+        passes = pipeline_for(opt_level, getattr(module, "DECOMPOSE", ()))
+    result = run_pipeline(to_graph(model), passes, opt_level, verify, instrument)
     name = module.__name__.rsplit(".", 1)[-1]
     return Executable(ir=result.graph, backend=name, run=module.lower(result.graph),
                       passes=result.passes, properties=result.properties, context=result.context)

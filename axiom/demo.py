@@ -17,6 +17,14 @@ def run_demo(backend: str = "best", batch: int = 4) -> int:
     print("== IR (constants elided)")
     print(exe.as_text())
     print(f"\n== passes run: {', '.join(exe.passes) or 'none'}")
+    regions = {k.split(".", 1)[1]: n for k, n in exe.stats.items() if k.startswith("fuse.") and "+" in k}
+    if regions:
+        print("  fused: " + ", ".join(f"{n} x {kind}" for kind, n in sorted(regions.items())))
+    plan = exe.context.memory_plan if exe.context is not None else None
+    if plan is not None:
+        peaks = plan.evaluate({"N": batch})
+        print(f"  memory plan at batch {batch}: {peaks['peak_before'] / 1024:.0f} KiB of activations without "
+              f"reuse, {peaks['peak_after'] / 1024:.0f} KiB with ({len(plan.buffers)} buffers)")
     print("\n== declared properties")
     for result in exe.properties:
         print(f"  {result}")

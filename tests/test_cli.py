@@ -68,8 +68,9 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
 def test_demo_prints_every_stage(capsys):
     assert main(["demo", "--backend", "numpy"]) == 0
     out = capsys.readouterr().out
-    for part in ("== IR", "graph @mnist", "== passes run: canonicalize, simplify, fold-constants, cse, dce",
-                 "valid_probabilities", "unchecked", "row sum 1.000000"):
+    for part in ("== IR", "graph @mnist", "== passes run: shape-infer, canonicalize, simplify",
+                 "fused: 2 x conv2d+relu", "memory plan at batch 4", "valid_probabilities", "unchecked",
+                 "row sum 1.000000"):
         assert part in out
 
 

@@ -148,7 +148,8 @@ class _DimPrinter(StrPrinter):
 
     def _wrap(self, e: sympy.Expr) -> str:
         s = self._print(e)
-        return s if (e.is_Atom or e.is_Function) else f"({s})"
+        # a leading minus would be read as a subtraction by the sum around it: N + (-2)//N
+        return s if (e.is_Atom or e.is_Function) and not s.startswith("-") else f"({s})"
 
     def parenthesize(self, item, level, strict=False):  # noqa: ANN001, ANN201
         # `a//b` binds like `*`: as a factor, base or negated it needs parentheses (2*(N//2), -(N//2)).

@@ -134,3 +134,17 @@ def test_a_user_pass_object_runs_in_a_list_pipeline():
     PassManager([CountNodes(), "dce"]).run(parse_graph(TEXT), ctx)
     assert ctx.stats["nodes"] == 5
     assert isinstance(Node, type)
+
+
+def test_level_pipelines_hold_every_pass_and_decompose_what_a_backend_lacks():
+    from axiom.compiler.levels import pipeline_for
+
+    o2 = pipeline_for(2).split(",")
+    for name in ("shape-infer", "canonicalize", "simplify", "fold-batchnorm", "layout", "fold-constants",
+                 "cse", "dce", "fuse", "memory-plan"):
+        assert name in o2
+    assert o2[-2:] == ["fuse", "memory-plan"]
+    with_decompose = pipeline_for(2, ["softmax", "layer_norm"]).split(",")
+    assert with_decompose[with_decompose.index("fuse") - 1] == "decompose{ops=softmax+layer_norm}"
+    assert pipeline_for(0, ["softmax"]) == ""
+    assert pipeline_for(1, ["softmax"]) == "canonicalize,dce,decompose{ops=softmax}"

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 import axiom
+from axiom.compiler.levels import pipeline_for
 from axiom.examples import mlp as mlp_mod
 from axiom.examples import resnet18 as resnet_mod
 from axiom.examples import transformer as transformer_mod
+from axiom.ir.opdef import all_ops
 
 torch = pytest.importorskip("torch")
 
@@ -48,11 +50,18 @@ def test_traces_with_a_symbolic_batch(name):
     assert all(a.dtype == np.float32 for a in case.model.params.values())
 
 
-@pytest.mark.parametrize("opt_level", [0, 2])
+@pytest.mark.parametrize("opt_level", [0, 2, 3, "O2+decompose"])
 @pytest.mark.parametrize("name", CASES)
 def test_matches_torch_reference_at_two_batch_sizes(name, opt_level):
+    """Every pass of the level pipelines (and decompose of every op, as a backend without
+    kernels for composite ops gets it) keeps the model's outputs."""
     case = CASES[name]
-    exe = axiom.compile(case.model, backend="numpy", opt_level=opt_level)
+    if opt_level == "O2+decompose":
+        every = [op.name for op in all_ops() if op.decompose is not None]
+        exe = axiom.compile(case.model, backend="numpy", passes=pipeline_for(2, every))
+        assert any(p.startswith("decompose{") for p in exe.passes) and exe.stats["fuse.regions"] > 0
+    else:
+        exe = axiom.compile(case.model, backend="numpy", opt_level=opt_level)
     reference = case.reference(case.model.params)
     for batch in (1, 2):
         x = case.inputs(batch)

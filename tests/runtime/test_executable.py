@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from axiom.api import compile as axiom_compile
+from axiom.compiler.levels import pipeline_for
 from axiom.ir import Builder, Graph, InputError, TensorType, sym
 from axiom.ir.printer import print_graph
 
@@ -53,10 +54,13 @@ def test_torch_in_torch_out():
 def test_ir_and_text_and_compile_does_not_mutate():
     g = _mlp_graph()
     before = print_graph(g)
-    exe = axiom_compile(g, backend="best")
+    exe = axiom_compile(g, backend="best", opt_level=1)
     assert exe.as_text() == before
     assert exe.ir is not g
-    assert exe.passes == ["canonicalize", "simplify", "fold-constants", "cse", "dce"]  # the O2 pipeline
+    assert exe.passes == ["canonicalize", "dce"]  # the O1 pipeline
+    o2 = axiom_compile(g, backend="best")
+    assert o2.passes == [p.split("{")[0] for p in pipeline_for(2).split(",")]
+    assert "fuse" in o2.passes and o2.context.memory_plan is not None
     assert print_graph(g) == before
 
 

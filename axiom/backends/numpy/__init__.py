@@ -7,7 +7,13 @@ import numpy as np
 from axiom.backends.numpy.interpreter import EvaluationError, evaluate_node, run_graph
 from axiom.ir.graph import Graph
 
-__all__ = ["EvaluationError", "available", "evaluate_node", "lower", "run_graph", "unavailable_reason"]
+__all__ = ["DECOMPOSE", "EvaluationError", "available", "evaluate_node", "lower", "run_graph",
+           "unavailable_reason"]
+
+
+# Ops this backend cannot run and wants decomposed by the level pipelines: none, it runs every
+# op's reference (a native backend lists the ops it has no kernel for).
+DECOMPOSE: tuple[str, ...] = ()
 
 
 def available() -> bool:
