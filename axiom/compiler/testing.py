@@ -20,21 +20,7 @@ def run_on_text(text: str, pipeline: str, ctx: PassContext | None = None) -> Gra
 def canonical_text(graph: Graph) -> str:
     """The graph printed with positional value names and no locations: equal texts mean the
     same graph up to renaming. Constant table keys are kept (they are attributes)."""
-    g = graph.copy()
-    _strip(g)
-    return print_graph(g, constants="inline")
-
-
-def _strip(g: Graph) -> None:
-    """Forget value names and locations, in region bodies too."""
-    for v in g.values():
-        v.name = None
-    for n in g.nodes:
-        n.loc = None
-        if n.region is not None:
-            _strip(n.region)
-    for p in g.properties:
-        p.loc = None
+    return print_graph(graph.copy().forget_names(), constants="inline")
 
 
 def assert_pass(before: str, pipeline: str, expected: str) -> PassContext:

@@ -354,6 +354,19 @@ class Graph:
                         for p in self.properties]
         return g
 
+    def forget_names(self) -> Graph:
+        """Drop every value name and source location, region bodies included (two graphs that
+        then print alike compute alike); returns the graph itself."""
+        for v in self.values():
+            v.name = None
+        for n in self.nodes:
+            n.loc = None
+            if n.region is not None:
+                n.region.forget_names()
+        for p in self.properties:
+            p.loc = None
+        return self
+
     def __str__(self) -> str:
         from axiom.ir.printer import print_graph
 

@@ -61,15 +61,4 @@ class CommonSubexpressionElimination(Pass):
 def _body_text(body: Graph) -> str:
     """A region body printed without value names and locations, which (as for any other node)
     do not decide what it computes."""
-    g = body.copy()
-    _forget_names(g)
-    return print_graph(g)
-
-
-def _forget_names(g: Graph) -> None:
-    for v in g.values():
-        v.name = None
-    for n in g.nodes:
-        n.loc = None
-        if n.region is not None:
-            _forget_names(n.region)
+    return print_graph(body.copy().forget_names())
