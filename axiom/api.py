@@ -17,7 +17,8 @@ from axiom.runtime.executable import Executable
 
 
 def to_graph(model: Any) -> Graph:
-    """The IR graph of a model: a Graph, a DSL model, or a path to an ``.axir`` text file."""
+    """The IR graph of a model: a Graph, a DSL model, an onnx.ModelProto, or a path to an ``.axir`` or
+    ``.onnx`` file."""
     if isinstance(model, Graph):
         return model
     if hasattr(model, "to_graph"):
@@ -26,8 +27,13 @@ def to_graph(model: Any) -> Graph:
         from axiom.ir.parser import parse_graph
 
         return parse_graph(Path(model).read_text())
+    if (isinstance(model, (str, Path)) and str(model).endswith(".onnx")) \
+            or type(model).__name__ == "ModelProto":
+        from axiom.frontends.onnx import from_onnx
+
+        return from_onnx(model)
     raise UnsupportedError(f"cannot compile a {type(model).__name__}: pass an axiom.ir.Graph, an "
-                           "@axiom.model function, or a path to an .axir file")
+                           "@axiom.model function, an onnx.ModelProto, or a path to an .axir or .onnx file")
 
 
 def compile(  # noqa: A001 - the public name
@@ -61,3 +67,19 @@ def compile(  # noqa: A001 - the public name
     name = module.__name__.rsplit(".", 1)[-1]
     return Executable(ir=result.graph, backend=name, run=module.lower(result.graph),
                       passes=result.passes, properties=result.properties, context=result.context)
+
+
+def from_onnx(model: Any) -> Graph:
+    """Import an ONNX model (a path, serialized bytes or an onnx.ModelProto) as a Graph; needs
+    the ``onnx`` extra (``pip install axiom[onnx]``). Every unsupported node is listed at once."""
+    from axiom.frontends.onnx import from_onnx as import_onnx
+
+    return import_onnx(model)
+
+
+def to_onnx(model: Any, path: str | Path | None = None, opset: int = 18) -> Any:
+    """Export a model (anything :func:`to_graph` takes, or an Executable's ``.ir``) as a checked
+    onnx.ModelProto, saved to ``path`` when given; needs the ``onnx`` extra."""
+    from axiom.frontends.onnx.export import to_onnx as export_onnx
+
+    return export_onnx(to_graph(model), None if path is None else str(path), opset)
