@@ -11,9 +11,16 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from axiom.frontends.onnx import ops_elementwise, ops_nn, ops_shape  # noqa: F401  (register converters)
+from axiom.frontends.onnx import (  # noqa: F401  (register converters)
+    ops_elementwise,
+    ops_more,
+    ops_more2,
+    ops_nn,
+    ops_shape,
+)
 from axiom.frontends.onnx.ops_common import ONNX_DTYPES, Converter, Ctx, dtype_name, lookup
 from axiom.frontends.onnx.ops_elementwise import constant_array
+from axiom.frontends.onnx.shape_fold import fold_node, foldable_names
 from axiom.ir.builder import Builder
 from axiom.ir.dims import Dim, sym
 from axiom.ir.dtypes import dtype_from_numpy
@@ -85,8 +92,12 @@ def find_unsupported(model: onnx.ModelProto) -> list[tuple[str, str, int, str, s
     constant = {i.name for i in g.initializer}
     constant |= {o for n in g.node if n.op_type == "Constant" and n.domain in ("", "ai.onnx")
                  for o in n.output}
+    folded = foldable_names(model, constant)
+    constant |= folded
     problems = []
     for index, node in enumerate(g.node):
+        if node.output and node.output[0] in folded:
+            continue  # evaluated while importing, never converted
         opset = opsets.get("" if node.domain == "ai.onnx" else node.domain, 0)
         found = lookup(node.domain, node.op_type, opset)
         why = found if isinstance(found, str) else _node_problem(found, node, opset, constant)
@@ -154,6 +165,7 @@ class _Builder:
                 arr = constant_array(node)
                 if arr is not None:
                     self.data[node.output[0]] = arr
+        self.folded = foldable_names(model, set(self.data))
         dims = _Dims(model)
         for v in g.input:
             if v.name not in self.data:  # an input with an initializer is a constant
@@ -167,6 +179,9 @@ class _Builder:
         arr = self.data.get(name)
         if arr is None:
             raise AxiomError(f"ONNX value '{name}' is used before it is defined")
+        if arr.dtype == object:
+            raise UnsupportedError(f"'{name}' holds the symbolic shape {arr.tolist()}, which only a "
+                                   "shape input (Reshape, Expand, ConstantOfShape) can take")
         try:
             dtype_from_numpy(arr.dtype)
         except ValueError:
@@ -176,10 +191,19 @@ class _Builder:
         self.values[name] = v
         return v
 
+    def shape_of(self, name: str) -> tuple[Dim, ...]:
+        """The shape of the value or constant called ``name`` (what a Shape node folds to)."""
+        arr = self.data.get(name)
+        return tuple(arr.shape) if arr is not None and name not in self.values else self.value(name).shape
+
     def convert(self, model: onnx.ModelProto) -> Graph:
         opsets = opsets_of(model)
         for index, node in enumerate(model.graph.node):
             domain = "" if node.domain == "ai.onnx" else node.domain
+            if node.output and node.output[0] in self.folded:
+                found = fold_node(node, opsets.get(domain, 0), self.data.get, self.shape_of)
+                self.data.update(zip(node.output, found, strict=False))
+                continue
             conv = lookup(domain, node.op_type, opsets.get(domain, 0))
             assert isinstance(conv, Converter)  # find_unsupported ran first
             loc = Loc(name=_node_name(node, index))

@@ -56,6 +56,9 @@ def _variadic(cx: Ctx) -> Value:
 def _pow(cx: Ctx) -> Value:
     """ONNX lets the exponent's type differ from the base's (opset 12+); ours does not, so cast it."""
     x, y = cx.input(0), cx.input(1)
+    if x.dtype.kind != "float":  # integer bases: ours is a float op, so compute in f64 (exact to 2^53)
+        wide = cx.b.op("pow", cx.b.op("cast", x, to="f64"), cx.b.op("cast", y, to="f64"))
+        return cx.b.op("cast", wide, to=x.dtype)
     if y.dtype != x.dtype:
         y = cx.b.op("cast", y, to=x.dtype)
     return cx.b.op("pow", x, y)

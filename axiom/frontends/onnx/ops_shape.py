@@ -41,7 +41,9 @@ def _reshape(cx: Ctx) -> Value:
     x, spec = cx.input(0), cx.const(1)
     assert spec is not None  # a const input, checked before building
     try:
-        shape = reshape_target(x.shape, [int(v) for v in spec.reshape(-1)], bool(cx.attr("allowzero", 0)))
+        # A folded Shape chain gives sympy dims for symbolic ones; they stay dims.
+        codes = [v if isinstance(v, sympy.Basic) else int(v) for v in spec.reshape(-1)]
+        shape = reshape_target(x.shape, codes, bool(cx.attr("allowzero", 0)))
     except (ValueError, TypeError) as exc:
         raise cx.unsupported(f"cannot reshape {x.type} to {spec.tolist()}: {exc}") from None
     return cx.b.op("reshape", x, shape=shape)
