@@ -10,21 +10,10 @@ backends are measured against, not to be fast.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 
-
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm up (first-call compilation, caches)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+from benchmarks.timing import median_ms
 
 
 def main() -> int:

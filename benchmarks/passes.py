@@ -15,13 +15,14 @@ of its own), ``ms`` the numpy backend's median latency, ``compile s`` the pipeli
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from benchmarks.timing import median_ms
 
 
 @dataclass
@@ -32,16 +33,6 @@ class Row:
     ms: float
     compile_s: float
     diff: float
-
-
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def reference_models(names: list[str], batch: int, image: int, seq: int) -> list[tuple[str, Any, np.ndarray]]:

@@ -88,15 +88,20 @@ def _conv(cx: Ctx) -> Value:
                    groups=int(cx.attr("group", 1)))
 
 
+def _pool_window(cx: Ctx, x: Value, dilation: tuple[int, ...]) -> dict:
+    """The window attributes both pools share: kernel, stride, padding (auto_pad resolved), ceil mode."""
+    kernel = tuple(cx.attr("kernel_shape"))
+    stride = tuple(cx.attr("strides", (1, 1)))
+    return {"kernel": kernel, "stride": stride, "padding": _padding(cx, x, kernel, stride, dilation),
+            "ceil_mode": bool(cx.attr("ceil_mode", 0))}
+
+
 @converter("MaxPool", since=8, check=_window_check)
 def _max_pool(cx: Ctx) -> Value:
     x = cx.input(0)
     _require_image(cx, x)
-    kernel = tuple(cx.attr("kernel_shape"))
-    stride = tuple(cx.attr("strides", (1, 1)))
     dilation = tuple(cx.attr("dilations", (1, 1)))
-    return cx.b.op("max_pool2d", x, kernel=kernel, stride=stride, dilation=dilation,
-                   padding=_padding(cx, x, kernel, stride, dilation), ceil_mode=bool(cx.attr("ceil_mode", 0)))
+    return cx.b.op("max_pool2d", x, dilation=dilation, **_pool_window(cx, x, dilation))
 
 
 def _avg_pool_check(node: NodeProto, opset: int) -> str | None:
@@ -110,11 +115,8 @@ def _avg_pool_check(node: NodeProto, opset: int) -> str | None:
 def _avg_pool(cx: Ctx) -> Value:
     x = cx.input(0)
     _require_image(cx, x)
-    kernel = tuple(cx.attr("kernel_shape"))
-    stride = tuple(cx.attr("strides", (1, 1)))
-    return cx.b.op("avg_pool2d", x, kernel=kernel, stride=stride,
-                   padding=_padding(cx, x, kernel, stride, (1, 1)), ceil_mode=bool(cx.attr("ceil_mode", 0)),
-                   count_include_pad=bool(cx.attr("count_include_pad", 0)))
+    return cx.b.op("avg_pool2d", x, count_include_pad=bool(cx.attr("count_include_pad", 0)),
+                   **_pool_window(cx, x, (1, 1)))
 
 
 @converter("GlobalAveragePool", since=1)

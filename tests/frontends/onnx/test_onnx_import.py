@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from onnx_cases import check, make
 
 import axiom
 from axiom.backends.numpy.interpreter import run_graph
@@ -17,29 +17,6 @@ from axiom.ir.errors import AxiomError, UnsupportedError
 
 F = TensorProto.FLOAT
 RNG = np.random.default_rng(0)
-
-
-def make(nodes, inputs, outputs, opset=17, inits=()):  # noqa: ANN001, ANN201
-    """A ModelProto from nodes; inputs/outputs are (name, elem_type, shape) triples."""
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(*i) for i in inputs],
-                          [helper.make_tensor_value_info(*o) for o in outputs],
-                          [numpy_helper.from_array(np.asarray(a), n) for n, a in inits])
-    ir = 8 if opset < 15 else 9 if opset < 21 else 10
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir)
-
-
-def check(model, *feeds, rtol=1e-5, atol=1e-6):  # noqa: ANN001, ANN201
-    """Import ``model``, run it on ``feeds`` with our interpreter and onnxruntime, compare."""
-    graph = from_onnx(model)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = [i.name for i in sess.get_inputs()]
-    want = sess.run(None, dict(zip(names, feeds, strict=True)))
-    got = run_graph(graph, list(feeds))
-    assert len(got) == len(want)
-    for g, w in zip(got, want, strict=True):
-        assert g.dtype == w.dtype and g.shape == w.shape
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
-    return graph
 
 
 def rand(*shape, dtype=np.float32):  # noqa: ANN001, ANN201
