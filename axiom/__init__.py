@@ -5,7 +5,7 @@ or an ``.axir`` file into an ``Executable``; ``exe.ir`` / ``exe.as_text()`` show
 """
 
 from axiom import ops
-from axiom.api import compile, from_onnx, to_graph, to_onnx
+from axiom.api import compile, from_onnx, from_pytorch, to_graph, to_onnx
 from axiom.frontends.dsl import (
     Model,
     ParamError,
@@ -53,7 +53,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AxiomError", "DType", "Executable", "Graph", "InputError", "Model", "ParamError", "ParseError",
     "ShapeError", "Tensor", "TensorType", "TraceError", "Truth", "UnsupportedError", "VerifyError",
-    "bf16", "boolean", "bounded", "compile", "ensure", "f16", "f32", "f64", "finite", "from_onnx", "i8",
+    "bf16", "boolean", "bounded", "compile", "ensure", "f16", "f32", "f64", "finite", "from_onnx",
+    "from_pytorch", "i8",
     "i32", "i64", "in_box", "load_params", "model", "nonnegative", "ops", "parse_graph", "print_graph",
     "prove", "save_params", "sym", "to_graph", "to_onnx", "u8", "valid_probabilities",
 ]

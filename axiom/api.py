@@ -15,10 +15,23 @@ from axiom.ir.errors import UnsupportedError
 from axiom.ir.graph import Graph
 from axiom.runtime.executable import Executable
 
+TORCH_SUFFIXES = (".pt", ".pt2", ".pth")
 
-def to_graph(model: Any) -> Graph:
-    """The IR graph of a model: a Graph, a DSL model, an onnx.ModelProto, or a path to an ``.axir`` or
-    ``.onnx`` file."""
+
+def _is_torch_model(model: Any) -> bool:
+    """A torch.nn.Module, a torch.export.ExportedProgram or a path to a torch file (torch not imported)."""
+    if isinstance(model, (str, Path)):
+        return str(model).endswith(TORCH_SUFFIXES)
+    return any(c.__module__.startswith("torch") and c.__name__ in ("Module", "ExportedProgram")
+               for c in type(model).__mro__)
+
+
+def to_graph(model: Any, example_inputs: Any = None, dynamic_shapes: Any = None) -> Graph:
+    """The IR graph of a model: a Graph, a DSL model, an onnx.ModelProto, a path to an ``.axir``,
+    ``.onnx`` or torch (``.pt``/``.pt2``/``.pth``) file, a torch.nn.Module or an ExportedProgram
+    (torch models need ``example_inputs``; ``dynamic_shapes`` as for torch.export)."""
+    if _is_torch_model(model):
+        return from_pytorch(model, example_inputs, dynamic_shapes=dynamic_shapes)
     if isinstance(model, Graph):
         return model
     if hasattr(model, "to_graph"):
@@ -33,13 +46,16 @@ def to_graph(model: Any) -> Graph:
 
         return from_onnx(model)
     raise UnsupportedError(f"cannot compile a {type(model).__name__}: pass an axiom.ir.Graph, an "
-                           "@axiom.model function, an onnx.ModelProto, or a path to an .axir or .onnx file")
+                           "@axiom.model function, an onnx.ModelProto, a torch.nn.Module, or a path to an "
+                           ".axir, .onnx or .pt file")
 
 
 def compile(  # noqa: A001 - the public name
     model: Any,
     backend: str = "best",
     *,
+    example_inputs: Any = None,
+    dynamic_shapes: Any = None,
     opt_level: int = 2,
     passes: str | Sequence[Pass | str] | None = None,
     verify: bool = True,
@@ -53,6 +69,8 @@ def compile(  # noqa: A001 - the public name
 ) -> Executable:
     """Compile ``model`` for ``backend`` ("numpy", or "best" for the fastest available).
 
+    A torch model takes ``example_inputs`` (and ``dynamic_shapes``) as :func:`from_pytorch` does.
+
     ``passes`` replaces the pipeline of ``opt_level`` (a string such as ``"cse,dce"`` or a list
     of Pass objects, your own included); the level's pipeline decomposes the ops the backend
     lists in its ``DECOMPOSE`` (none for numpy). The ``print_ir_*``, ``ir_dump_dir`` and
@@ -63,7 +81,8 @@ def compile(  # noqa: A001 - the public name
     module = get_backend(backend)
     if passes is None:  # the level's pipeline, with the ops this backend cannot run decomposed
         passes = pipeline_for(opt_level, getattr(module, "DECOMPOSE", ()))
-    result = run_pipeline(to_graph(model), passes, opt_level, verify, instrument)
+    graph = to_graph(model, example_inputs, dynamic_shapes)
+    result = run_pipeline(graph, passes, opt_level, verify, instrument)
     name = module.__name__.rsplit(".", 1)[-1]
     return Executable(ir=result.graph, backend=name, run=module.lower(result.graph),
                       passes=result.passes, properties=result.properties, context=result.context)
@@ -83,3 +102,13 @@ def to_onnx(model: Any, path: str | Path | None = None, opset: int = 18) -> Any:
     from axiom.frontends.onnx.export import to_onnx as export_onnx
 
     return export_onnx(to_graph(model), None if path is None else str(path), opset)
+
+
+def from_pytorch(model: Any, example_inputs: Any = None, *, dynamic_shapes: Any = None,
+                 weights_only: bool = True) -> Graph:
+    """Import a PyTorch model through torch.export as a Graph: a torch.nn.Module (with
+    ``example_inputs``), a torch.export.ExportedProgram, or a path to a ``.pt2`` export or a
+    ``torch.save`` file (read with ``weights_only`` as given). Needs the ``torch`` extra."""
+    from axiom.frontends.torch import from_pytorch as import_torch
+
+    return import_torch(model, example_inputs, dynamic_shapes=dynamic_shapes, weights_only=weights_only)

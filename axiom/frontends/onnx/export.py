@@ -166,6 +166,7 @@ def where(node: Node) -> str:
 def export_nodes(ctx: ExportContext, graph: Graph, problems: list[str]) -> None:
     """Export the nodes of ``graph`` (the root or a fused body) in order; unsupported ones are
     added to ``problems`` and skipped, so that every one of them is reported."""
+    from axiom.frontends.onnx import export_indexing, export_math, export_spatial  # noqa: F401 (register)
     from axiom.frontends.onnx.export_ops import EXPORTERS
 
     for node in graph.nodes:

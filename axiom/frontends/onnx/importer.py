@@ -12,11 +12,16 @@ import onnx
 from onnx import numpy_helper
 
 from axiom.frontends.onnx import (  # noqa: F401  (register converters)
+    ops_attention,
     ops_elementwise,
+    ops_indexing,
+    ops_math,
     ops_more,
     ops_more2,
     ops_nn,
+    ops_norm_loss,
     ops_shape,
+    ops_spatial,
 )
 from axiom.frontends.onnx.ops_common import ONNX_DTYPES, Converter, Ctx, dtype_name, lookup
 from axiom.frontends.onnx.ops_elementwise import constant_array
