@@ -14,6 +14,7 @@ from axiom.compiler.pipeline import run_pipeline
 from axiom.ir.errors import UnsupportedError
 from axiom.ir.graph import Graph
 from axiom.runtime.executable import Executable
+from axiom.runtime.specialize import SpecializedExecutable
 
 TORCH_SUFFIXES = (".pt", ".pt2", ".pth")
 
@@ -40,11 +41,8 @@ def to_graph(model: Any, example_inputs: Any = None, dynamic_shapes: Any = None)
         from axiom.ir.parser import parse_graph
 
         return parse_graph(Path(model).read_text())
-    if (isinstance(model, (str, Path)) and str(model).endswith(".onnx")) \
-            or type(model).__name__ == "ModelProto":
-        from axiom.frontends.onnx import from_onnx
-
-        return from_onnx(model)
+    if _is_onnx(model):
+        return import_onnx(model)
     raise UnsupportedError(f"cannot compile a {type(model).__name__}: pass an axiom.ir.Graph, an "
                            "@axiom.model function, an onnx.ModelProto, a torch.nn.Module, or a path to an "
                            ".axir, .onnx or .pt file")
@@ -75,25 +73,59 @@ def compile(  # noqa: A001 - the public name
     of Pass objects, your own included); the level's pipeline decomposes the ops the backend
     lists in its ``DECOMPOSE`` (none for numpy). The ``print_ir_*``, ``ir_dump_dir`` and
     ``pass_timing`` switches show the IR as the passes change it (on ``out``, default stderr).
+
+    An ONNX model whose shapes or axes depend on the values of graph inputs (a Reshape's shape
+    or a ReduceSum's axes given as an input) gives a :class:`SpecializedExecutable`: it compiles
+    once per distinct value of those inputs, on the call that first passes it.
     """
     instrument = Instrumentation(tuple(print_ir_before), tuple(print_ir_after), print_ir_after_all,
                                  print_ir_after_change, ir_dump_dir, pass_timing, out)
+    if _is_onnx(model):
+        model, inputs, special = _onnx_specialization(model)
+        if special:
+            return SpecializedExecutable(inputs, special, lambda values: _compile_graph(
+                import_onnx(model, values), backend, opt_level, passes, verify, instrument))
+    graph = to_graph(model, example_inputs, dynamic_shapes)
+    return _compile_graph(graph, backend, opt_level, passes, verify, instrument)
+
+
+def _compile_graph(graph: Graph, backend: str, opt_level: int, passes: Any, verify: bool,
+                   instrument: Instrumentation) -> Executable:
     module = get_backend(backend)
     if passes is None:  # the level's pipeline, with the ops this backend cannot run decomposed
         passes = pipeline_for(opt_level, getattr(module, "DECOMPOSE", ()))
-    graph = to_graph(model, example_inputs, dynamic_shapes)
     result = run_pipeline(graph, passes, opt_level, verify, instrument)
     name = module.__name__.rsplit(".", 1)[-1]
     return Executable(ir=result.graph, backend=name, run=module.lower(result.graph),
                       passes=result.passes, properties=result.properties, context=result.context)
 
 
-def from_onnx(model: Any) -> Graph:
-    """Import an ONNX model (a path, serialized bytes or an onnx.ModelProto) as a Graph; needs
-    the ``onnx`` extra (``pip install axiom[onnx]``). Every unsupported node is listed at once."""
-    from axiom.frontends.onnx import from_onnx as import_onnx
+def _is_onnx(model: Any) -> bool:
+    return (isinstance(model, (str, Path)) and str(model).endswith(".onnx")) \
+        or type(model).__name__ == "ModelProto"
 
-    return import_onnx(model)
+
+def _onnx_specialization(model: Any) -> tuple[Any, list[str], list[str]]:
+    """The loaded ModelProto, its graph inputs, and those whose values decide shapes or axes."""
+    from axiom.frontends.onnx.importer import load_model, specialization_inputs
+
+    proto = load_model(model)
+    initialized = {i.name for i in proto.graph.initializer}
+    inputs = [v.name for v in proto.graph.input if v.name not in initialized]
+    return proto, inputs, specialization_inputs(proto)
+
+
+def from_onnx(model: Any, input_values: dict[str, Any] | None = None) -> Graph:
+    """Import an ONNX model (a path, serialized bytes or an onnx.ModelProto) as a Graph; needs
+    the ``onnx`` extra (``pip install axiom[onnx]``). Every unsupported node is listed at once.
+    ``input_values`` fixes graph inputs to values (they become constants)."""
+    return import_onnx(model, input_values)
+
+
+def import_onnx(model: Any, input_values: dict[str, Any] | None = None) -> Graph:
+    from axiom.frontends.onnx import from_onnx as onnx_import
+
+    return onnx_import(model, input_values)
 
 
 def to_onnx(model: Any, path: str | Path | None = None, opset: int = 18) -> Any:

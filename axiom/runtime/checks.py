@@ -22,6 +22,26 @@ _TORCH_NAMES = {"f16": "float16", "bf16": "bfloat16", "f32": "float32", "f64": "
                 "u8": "uint8", "i32": "int32", "i64": "int64", "bool": "bool"}
 
 
+def positional(names: Sequence[str], args: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
+    """The call's arguments in input order, keyword arguments placed by name."""
+    if not kwargs:
+        return list(args)
+    unknown = sorted(set(kwargs) - set(names))
+    if unknown:
+        raise InputError(f"unknown input(s) {unknown}; the inputs are {list(names)}")
+    twice = sorted(set(names[:len(args)]) & set(kwargs))
+    if twice:
+        raise InputError(f"input(s) {twice} given both by position and by name")
+    if len(args) > len(names):
+        raise InputError(f"expected {len(names)} inputs ({', '.join(names)}), got {len(args)} by position")
+    out = list(args)
+    for name in names[len(args):]:
+        if name not in kwargs:
+            raise InputError(f"missing input '{name}'")
+        out.append(kwargs[name])
+    return out
+
+
 def bind_inputs(params: Sequence[Value], args: Sequence[Any]) -> tuple[list[np.ndarray], dict[str, int]]:
     """Check ``args`` against the graph inputs; return them as numpy arrays and the symbol bindings."""
     if len(args) != len(params):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from axiom.ir.errors import AxiomError, InputError
+from axiom.ir.errors import AxiomError
 from axiom.ir.graph import Graph
-from axiom.runtime.checks import bind_inputs, output_shape
+from axiom.runtime.checks import bind_inputs, output_shape, positional
 from axiom.runtime.torch_interop import is_torch_tensor, to_torch
 
 RunFn = Callable[[list[np.ndarray], dict[str, int]], list[np.ndarray]]
@@ -48,7 +48,7 @@ class Executable:
         return dict(self.context.stats) if self.context is not None else {}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        args = self._positional(args, kwargs)
+        args = positional([v.name for v in self.ir.inputs], args, kwargs)
         use_torch = any(is_torch_tensor(a) for a in args)
         arrays, bindings = bind_inputs(self.ir.inputs, args)
         outs = self.run(arrays, bindings)
@@ -56,26 +56,6 @@ class Executable:
         if use_torch:
             outs = [to_torch(o) for o in outs]
         return outs[0] if len(outs) == 1 else tuple(outs)
-
-    def _positional(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
-        if not kwargs:
-            return list(args)
-        names = [v.name for v in self.ir.inputs]
-        unknown = sorted(set(kwargs) - set(names))
-        if unknown:
-            raise InputError(f"unknown input(s) {unknown}; the inputs are {names}")
-        twice = sorted(set(names[:len(args)]) & set(kwargs))
-        if twice:
-            raise InputError(f"input(s) {twice} given both by position and by name")
-        if len(args) > len(names):
-            raise InputError(f"expected {len(names)} inputs ({', '.join(names)}), "
-                             f"got {len(args)} by position")
-        out = list(args)
-        for name in names[len(args):]:
-            if name not in kwargs:
-                raise InputError(f"missing input '{name}'")
-            out.append(kwargs[name])
-        return out
 
     def _check_outputs(self, outs: list[np.ndarray], bindings: dict[str, int]) -> None:
         for i, (v, o) in enumerate(zip(self.ir.outputs, outs, strict=True)):

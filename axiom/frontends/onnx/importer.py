@@ -29,7 +29,7 @@ from axiom.frontends.onnx.shape_fold import fold_node, foldable_names
 from axiom.ir.builder import Builder
 from axiom.ir.dims import Dim, sym
 from axiom.ir.dtypes import dtype_from_numpy
-from axiom.ir.errors import AxiomError, UnsupportedError
+from axiom.ir.errors import AxiomError, InputError, UnsupportedError
 from axiom.ir.graph import Graph, Loc, Value
 from axiom.ir.types import TensorType
 
@@ -86,24 +86,49 @@ def opsets_of(model: onnx.ModelProto) -> dict[str, int]:
     return {("" if o.domain == "ai.onnx" else o.domain): o.version for o in model.opset_import}
 
 
+def _node_opset(opsets: dict[str, int], node: onnx.NodeProto) -> int:
+    return opsets.get("" if node.domain == "ai.onnx" else node.domain, 0)
+
+
 def _node_name(node: onnx.NodeProto, index: int) -> str:
     return node.name or f"{node.op_type}_{index}"
 
 
-def find_unsupported(model: onnx.ModelProto) -> list[tuple[str, str, int, str, str]]:
-    """Every node without a converter at its opset, or whose must-be-constant inputs are not."""
-    opsets = opsets_of(model)
+NONDETERMINISTIC = ("RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
+                    "Bernoulli", "Dropout")
+
+
+def _constant_names(model: onnx.ModelProto,
+                    assume: frozenset[str] = frozenset()) -> tuple[set[str], set[str]]:
+    """(names whose data is known at import time, the subset folded as shape data). Known: initializers,
+    Constant outputs, the graph inputs in ``assume`` (values given for specialisation), shape chains, and
+    the outputs of deterministic nodes whose inputs are all known (evaluated while importing)."""
     g = model.graph
-    constant = {i.name for i in g.initializer}
+    constant = {i.name for i in g.initializer} | set(assume)
     constant |= {o for n in g.node if n.op_type == "Constant" and n.domain in ("", "ai.onnx")
                  for o in n.output}
     folded = foldable_names(model, constant)
     constant |= folded
+    for node in g.node:
+        ins = [i for i in node.input if i]
+        if node.op_type not in NONDETERMINISTIC and all(i in constant for i in ins) \
+                and not any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+                            for a in node.attribute):
+            constant.update(o for o in node.output if o)
+    return constant, folded
+
+
+def find_unsupported(model: onnx.ModelProto,
+                     assume: frozenset[str] = frozenset()) -> list[tuple[str, str, int, str, str]]:
+    """Every node without a converter at its opset, or whose must-be-constant inputs are not (graph inputs
+    in ``assume`` count as constants)."""
+    opsets = opsets_of(model)
+    constant, folded = _constant_names(model, assume)
     problems = []
-    for index, node in enumerate(g.node):
+    for index, node in enumerate(model.graph.node):
         if node.output and node.output[0] in folded:
             continue  # evaluated while importing, never converted
-        opset = opsets.get("" if node.domain == "ai.onnx" else node.domain, 0)
+        opset = _node_opset(opsets, node)
         found = lookup(node.domain, node.op_type, opset)
         why = found if isinstance(found, str) else _node_problem(found, node, opset, constant)
         if why:
@@ -111,12 +136,47 @@ def find_unsupported(model: onnx.ModelProto) -> list[tuple[str, str, int, str, s
     return problems
 
 
+RUN_TIME = "is computed at run time"
+
+
 def _node_problem(conv: Converter, node: onnx.NodeProto, opset: int, constant: set[str]) -> str | None:
     for i in conv.const_inputs:
         if i < len(node.input) and node.input[i] and node.input[i] not in constant:
             return (f"input {i} ('{node.input[i]}') must be a constant (an initializer or a Constant "
-                    "node), but is computed at run time")
+                    f"node), but {RUN_TIME}")
     return conv.check(node, opset) if conv.check else None
+
+
+def specialization_inputs(model: onnx.ModelProto) -> list[str]:
+    """The graph inputs whose VALUES decide shapes or axes (an axes, shape or k input computed from a
+    graph input): Axiom compiles such a model per distinct value of them. Empty when there are none, or
+    when knowing them would not make every such input constant."""
+    g = model.graph
+    opsets = opsets_of(model)
+    inputs = [v.name for v in g.input if v.name not in {i.name for i in g.initializer}]
+    producer = {o: n for n in g.node for o in n.output if o}
+    constant, _ = _constant_names(model)
+    needed: set[str] = set()
+    for node in g.node:
+        conv = lookup(node.domain, node.op_type, _node_opset(opsets, node))
+        if isinstance(conv, Converter):
+            needed.update(node.input[i] for i in conv.const_inputs
+                          if i < len(node.input) and node.input[i] and node.input[i] not in constant)
+    roots: set[str] = set()
+    stack, seen = list(needed), set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in inputs:
+            roots.add(name)
+        elif name in producer:
+            stack.extend(i for i in producer[name].input if i)
+    if not roots:
+        return []
+    known, _ = _constant_names(model, frozenset(roots))
+    return [n for n in inputs if n in roots] if needed <= known else []
 
 
 class _Dims:
@@ -158,11 +218,11 @@ def _input_type(v: onnx.ValueInfoProto, dims: _Dims) -> TensorType:
 class _Builder:
     """The graph under construction and the map from ONNX names to values and constant data."""
 
-    def __init__(self, model: onnx.ModelProto) -> None:
+    def __init__(self, model: onnx.ModelProto, input_values: dict[str, np.ndarray]) -> None:
         g = model.graph
         self.graph = Graph(g.name or "main")
         self.values: dict[str, Value] = {}
-        self.data: dict[str, np.ndarray] = {}
+        self.data: dict[str, np.ndarray] = dict(input_values)
         for init in g.initializer:
             self.data[init.name] = numpy_helper.to_array(init)
         for node in g.node:
@@ -196,6 +256,17 @@ class _Builder:
         self.values[name] = v
         return v
 
+    def constant(self, name: str) -> np.ndarray | None:
+        """The data of ``name`` when known at import time: an initializer, a Constant, folded shape data,
+        or a value computed only from those (evaluated now with the ops' numpy references)."""
+        arr = self.data.get(name)
+        if arr is not None or name not in self.values:
+            return arr
+        arr = _evaluate(self.graph, self.values[name])
+        if arr is not None:
+            self.data[name] = arr
+        return arr
+
     def shape_of(self, name: str) -> tuple[Dim, ...]:
         """The shape of the value or constant called ``name`` (what a Shape node folds to)."""
         arr = self.data.get(name)
@@ -212,7 +283,7 @@ class _Builder:
             conv = lookup(domain, node.op_type, opsets.get(domain, 0))
             assert isinstance(conv, Converter)  # find_unsupported ran first
             loc = Loc(name=_node_name(node, index))
-            cx = Ctx(node, opsets.get(domain, 0), Builder(self.graph, loc=loc), self.value, self.data.get)
+            cx = Ctx(node, opsets.get(domain, 0), Builder(self.graph, loc=loc), self.value, self.constant)
             out = conv.fn(cx)
             results = [out] if isinstance(out, Value) else list(out)
             for name, v in zip(node.output, results, strict=False):
@@ -222,13 +293,57 @@ class _Builder:
         return self.graph
 
 
-def from_onnx(model: str | os.PathLike | bytes | onnx.ModelProto) -> Graph:
+def _evaluate(graph: Graph, value: Value, depth: int = 0) -> np.ndarray | None:
+    """``value``'s data when every node it depends on is computed from constants, else None."""
+    node = value.producer
+    if node is None or depth > 200 or node.region is not None:
+        return None
+    if node.op.name == "const":
+        return graph.constant_of(value)
+    args = [_evaluate(graph, v, depth + 1) for v in node.inputs]
+    if any(a is None for a in args) or not all(r.type.is_static for r in node.results):
+        return None
+    out = node.op.evaluate(args, node.attrs)[value.index]
+    return np.asarray(out).astype(value.dtype.np_dtype, copy=False)
+
+
+def _bound_inputs(model: onnx.ModelProto, values: dict[str, object]) -> dict[str, np.ndarray]:
+    """Specialisation values checked against the graph inputs' declared element types and ranks."""
+    declared = {v.name: v for v in model.graph.input}
+    out = {}
+    for name, given in values.items():
+        v = declared.get(name)
+        if v is None:
+            raise InputError(f"input_values names '{name}', which is not a graph input of the model "
+                                f"(inputs: {', '.join(declared)})")
+        arr = np.asarray(given)
+        want = ONNX_DTYPES.get(v.type.tensor_type.elem_type)
+        if want is None or arr.dtype != want.np_dtype:
+            raise InputError(f"input '{name}' must be {dtype_name(v.type.tensor_type.elem_type)}, got "
+                                f"an array of {arr.dtype}")
+        dims = v.type.tensor_type.shape.dim
+        if v.type.tensor_type.HasField("shape") and arr.ndim != len(dims):
+            raise InputError(f"input '{name}' must have rank {len(dims)}, got shape {list(arr.shape)}")
+        if any(d.HasField("dim_value") and d.dim_value != n for d, n in zip(dims, arr.shape, strict=False)):
+            raise InputError(f"input '{name}' must have shape "
+                                f"{[d.dim_value if d.HasField('dim_value') else d.dim_param for d in dims]}, "
+                                f"got {list(arr.shape)}")
+        out[name] = arr
+    return out
+
+
+def from_onnx(model: str | os.PathLike | bytes | onnx.ModelProto,
+              input_values: dict[str, object] | None = None) -> Graph:
     """Import an ONNX model (a path, serialized bytes or a ModelProto) as an Axiom Graph.
 
+    ``input_values`` binds graph inputs to fixed values (they become constants and leave the
+    signature): needed when a shape or axes input is fed from a graph input (see
+    :func:`specialization_inputs`; ``axiom.compile`` does this per call by itself).
     Raises OnnxLoadError for unreadable or invalid models, and one OnnxUnsupportedError listing
     every node Axiom cannot convert before any graph is built."""
     proto = load_model(model)
-    problems = find_unsupported(proto)
+    bound = _bound_inputs(proto, input_values or {})
+    problems = find_unsupported(proto, frozenset(bound))
     if problems:
         raise OnnxUnsupportedError(problems)
-    return _Builder(proto).convert(proto)
+    return _Builder(proto, bound).convert(proto)

@@ -128,7 +128,7 @@ def _eval(node: onnx.NodeProto, opset: int, data: list[np.ndarray | None],
     assert y is not None
     fn = np.vectorize(_divide, otypes=[object]) if op == "Div" else {"Add": np.add, "Sub": np.subtract,
                                                                    "Mul": np.multiply}[op]
-    out = fn(x.astype(object), y.astype(object))
+    out = np.asarray(fn(x.astype(object), y.astype(object)), object)
     return [out if object in (x.dtype, y.dtype) else out.astype(np.result_type(x, y))]
 
 def fold_node(node: onnx.NodeProto, opset: int, data_of: Callable[[str], np.ndarray | None],

@@ -64,12 +64,26 @@ def _reduce(name: str, fn: Callable[..., np.ndarray], kinds: tuple[str, ...], de
     def reference(inputs, a):  # noqa: ANN001, ANN202
         x = inputs[0]
         axes = tuple(range(x.ndim)) if a.axes is None else tuple(ax % max(x.ndim, 1) for ax in a.axes)
-        if x.size == 0 and name in ("max", "min") and any(x.shape[ax] == 0 for ax in axes):
-            raise ValueError(f"{name} over an empty axis of shape {x.shape} has no value")
         return apply_in(lambda v: fn(v, axis=axes, keepdims=a.keepdims), x.dtype, x)
 
     defop(name, infer, reference, attrs=dict(REDUCE_ATTRS), decompose=decompose,
           traits=("reduction",), doc=doc)
+
+
+def _extreme(fn: Callable[..., np.ndarray], lowest: bool) -> Callable[..., np.ndarray]:
+    """max (or min) whose value over an empty axis is its identity: the dtype's lowest (highest) value,
+    -inf (+inf) for floats, False (True) for bool, as ONNX's ReduceMax/ReduceMin define it."""
+
+    def reduce(v: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+        if v.dtype == np.bool_:
+            initial = not lowest
+        elif v.dtype.kind == "f":
+            initial = -np.inf if lowest else np.inf
+        else:
+            initial = np.iinfo(v.dtype).min if lowest else np.iinfo(v.dtype).max
+        return fn(v, axis=axis, keepdims=keepdims, initial=initial)
+
+    return reduce
 
 
 def _mean(v: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -96,8 +110,10 @@ def _decompose_mean(b, inputs, attrs):  # noqa: ANN001, ANN202
 
 _reduce("sum", np.sum, NUMERIC, doc="Sum over axes (integers wrap in their own dtype).")
 _reduce("mean", _mean, ("float",), decompose=_decompose_mean, doc="Arithmetic mean over axes.")
-_reduce("max", np.max, ORDERED, doc="Largest element over axes; NaN propagates.")
-_reduce("min", np.min, ORDERED, doc="Smallest element over axes; NaN propagates.")
+_reduce("max", _extreme(np.max, True), ORDERED,
+        doc="Largest element over axes; NaN propagates; over an empty axis, the dtype's lowest value.")
+_reduce("min", _extreme(np.min, False), ORDERED,
+        doc="Smallest element over axes; NaN propagates; over an empty axis, the dtype's highest value.")
 _reduce("prod", np.prod, NUMERIC, doc="Product over axes.")
 
 

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from op_harness import infer, run_op
 
-from axiom.backends.numpy.interpreter import EvaluationError
 from axiom.ir import ShapeError, TensorType, get_op, sym
 
 N, H = sym("N"), sym("H")
@@ -87,9 +86,15 @@ def test_empty_axes_tuple_reduces_nothing() -> None:
     np.testing.assert_array_equal(run_op("sum", [x], axes=[]), x)
 
 
-def test_max_over_empty_axis_is_an_evaluation_error() -> None:
-    with pytest.raises(EvaluationError, match="empty"):
-        run_op("max", [np.zeros((2, 0), np.float32)], axes=[1])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.uint8, np.bool_])
+def test_max_and_min_over_an_empty_axis_give_their_identity(dtype) -> None:  # noqa: ANN001
+    x = np.zeros((2, 0, 3), dtype)
+    lo, hi = (False, True) if dtype == np.bool_ else (
+        (-np.inf, np.inf) if dtype == np.float32 else (np.iinfo(dtype).min, np.iinfo(dtype).max))
+    np.testing.assert_array_equal(run_op("max", [x], axes=[1]), np.full((2, 3), lo, dtype))
+    np.testing.assert_array_equal(run_op("min", [x], axes=[1], keepdims=True), np.full((2, 1, 3), hi, dtype))
+    np.testing.assert_array_equal(run_op("max", [np.array([[3, 7]], dtype)], axes=[1]),
+                                  np.array([[3, 7]], dtype).max(axis=1))
 
 
 @pytest.mark.parametrize("name,fn", [("argmax", torch.argmax), ("argmin", torch.argmin)])
