@@ -20,6 +20,7 @@ from axiom.frontends.onnx import (  # noqa: F401  (register converters)
     ops_more2,
     ops_nn,
     ops_norm_loss,
+    ops_rnn,
     ops_shape,
     ops_spatial,
 )
