@@ -39,10 +39,14 @@ from axiom.ir import (
     f32,
     f64,
     i8,
+    i16,
     i32,
     i64,
     sym,
     u8,
+    u16,
+    u32,
+    u64,
 )
 from axiom.ir.parser import parse_graph
 from axiom.ir.printer import print_graph
@@ -55,6 +59,7 @@ __all__ = [
     "ShapeError", "Tensor", "TensorType", "TraceError", "Truth", "UnsupportedError", "VerifyError",
     "bf16", "boolean", "bounded", "compile", "ensure", "f16", "f32", "f64", "finite", "from_onnx",
     "from_pytorch", "i8",
-    "i32", "i64", "in_box", "load_params", "model", "nonnegative", "ops", "parse_graph", "print_graph",
-    "prove", "save_params", "sym", "to_graph", "to_onnx", "u8", "valid_probabilities",
+    "i16", "i32", "i64", "in_box", "load_params", "model", "nonnegative", "ops", "parse_graph", "print_graph",
+    "prove", "save_params", "sym", "to_graph", "to_onnx", "u8", "u16", "u32", "u64",
+    "valid_probabilities",
 ]

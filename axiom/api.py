@@ -107,7 +107,8 @@ def _is_onnx(model: Any) -> bool:
 
 def _onnx_specialization(model: Any) -> tuple[Any, list[str], list[str]]:
     """The loaded ModelProto, its graph inputs, and those whose values decide shapes or axes."""
-    from axiom.frontends.onnx.importer import load_model, specialization_inputs
+    from axiom.frontends.onnx.importer import load_model
+    from axiom.frontends.onnx.known import specialization_inputs
 
     proto = load_model(model)
     initialized = {i.name for i in proto.graph.initializer}
@@ -137,10 +138,12 @@ def to_onnx(model: Any, path: str | Path | None = None, opset: int = 18) -> Any:
 
 
 def from_pytorch(model: Any, example_inputs: Any = None, *, dynamic_shapes: Any = None,
-                 weights_only: bool = True) -> Graph:
+                 weights_only: bool = True, state_dict: Any = None) -> Graph:
     """Import a PyTorch model through torch.export as a Graph: a torch.nn.Module (with
-    ``example_inputs``), a torch.export.ExportedProgram, or a path to a ``.pt2`` export or a
-    ``torch.save`` file (read with ``weights_only`` as given). Needs the ``torch`` extra."""
+    ``example_inputs``, and ``state_dict`` -- a mapping or a file -- loaded into a copy first), a
+    torch.export.ExportedProgram, or a path to a ``.pt2`` export or a ``torch.save`` file (read
+    with ``weights_only`` as given). Needs the ``torch`` extra; see docs/pytorch.md."""
     from axiom.frontends.torch import from_pytorch as import_torch
 
-    return import_torch(model, example_inputs, dynamic_shapes=dynamic_shapes, weights_only=weights_only)
+    return import_torch(model, example_inputs, dynamic_shapes=dynamic_shapes, weights_only=weights_only,
+                        state_dict=state_dict)

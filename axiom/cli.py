@@ -1,4 +1,4 @@
-"""The `axiom` command: dump, run, opt, viz, ops, demo."""
+"""The `axiom` command: dump, run, opt, export, viz, ops, demo."""
 
 from __future__ import annotations
 
@@ -11,50 +11,32 @@ from typing import Any
 
 import numpy as np
 
+from axiom.cli_load import MODEL_HELP, CommandError, add_import_options, load_graph, load_model, one_line
+
+__all__ = ["CommandError", "build_parser", "load_model", "main", "ops_table"]
+
 # Facets shown by `axiom ops`; other packages register them under these names.
 FACETS = ("llvm", "cuda", "interval")
-
-
-def load_model(spec: str) -> Any:
-    """An ``.axir`` file, ``path/to/file.py:function`` or ``package.module:function``."""
-    from axiom.ir.errors import AxiomError
-
-    if spec.endswith(".axir"):
-        from axiom.ir.parser import parse_graph
-
-        path = Path(spec)
-        if not path.exists():
-            raise AxiomError(f"no such file: {spec}")
-        return parse_graph(path.read_text())
-    target, sep, attr = spec.rpartition(":")
-    if not sep:
-        raise AxiomError(f"cannot load {spec!r}: give FILE.axir, FILE.py:function or module:function")
-    if target.endswith(".py"):
-        path = Path(target)
-        if not path.exists():
-            raise AxiomError(f"no such file: {target}")
-        mod_spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert mod_spec is not None and mod_spec.loader is not None
-        module = importlib.util.module_from_spec(mod_spec)
-        sys.modules[path.stem] = module
-        mod_spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(target)
-    if not hasattr(module, attr):
-        raise AxiomError(f"{target} has no attribute {attr!r}")
-    return getattr(module, attr)
-
-
-def _graph(spec: str):  # noqa: ANN202
-    from axiom.api import to_graph
-
-    return to_graph(load_model(spec))
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
     from axiom.ir.printer import print_graph
 
-    print(print_graph(_graph(args.model), constants="inline" if args.inline_constants else "elide"))
+    graph = load_graph(args.model, args)
+    print(print_graph(graph, constants="inline" if args.inline_constants else "elide"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write any model the CLI reads as an ONNX file, checked by onnx.checker."""
+    from axiom.api import to_onnx
+
+    graph = load_graph(args.model, args)
+    try:
+        proto = to_onnx(graph, args.output, args.opset)
+    except Exception as exc:  # noqa: BLE001 - reported on one line
+        raise CommandError(f"cannot export {args.model} to ONNX: {one_line(exc)}") from exc
+    print(f"axiom: wrote {args.output} (opset {args.opset}, {len(proto.graph.node)} nodes)")
     return 0
 
 
@@ -112,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import axiom.api as api
     from axiom.ir.printer import name_values
 
-    graph = _graph(args.model)
+    graph = load_graph(args.model, args)
     ins = instrumentation(args)
     exe = api.compile(graph, backend=args.backend, opt_level=args.opt_level, passes=args.passes,
                       verify=not args.no_verify, print_ir_before=ins.print_ir_before,
@@ -170,7 +152,7 @@ def cmd_opt(args: argparse.Namespace) -> int:
     from axiom.compiler.pipeline import run_pipeline
     from axiom.ir.printer import print_graph
 
-    result = run_pipeline(_graph(args.model), args.passes, args.opt_level, not args.no_verify,
+    result = run_pipeline(load_graph(args.model, args), args.passes, args.opt_level, not args.no_verify,
                           instrumentation(args))
     text = print_graph(result.graph, constants="inline" if args.inline_constants else "elide")
     if args.output:
@@ -225,7 +207,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
     """Draw a model's graph (after --passes, if given) as .svg/.png/.pdf, or write its .dot."""
     from axiom.viz import default_output, render_graph
 
-    graph = _graph(args.model)
+    graph = load_graph(args.model, args)
     if args.passes is not None:
         from axiom.compiler.pipeline import run_pipeline
 
@@ -244,12 +226,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="axiom", description="Axiom tensor graph compiler")
     sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("dump", help="print the IR of an .axir file or a DSL model (FILE.py:function)")
-    d.add_argument("model")
+    d = sub.add_parser("dump", help="print the IR of a model (.axir, .onnx, .pt2, .pt, FILE.py:function)")
+    d.add_argument("model", help=MODEL_HELP)
     d.add_argument("--inline-constants", action="store_true", help="print every constant's data")
+    add_import_options(d)
     d.set_defaults(fn=cmd_dump)
+    e = sub.add_parser("export", help="write a model as an ONNX file (checked with onnx.checker)")
+    e.add_argument("model", help=MODEL_HELP)
+    e.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    e.add_argument("--opset", type=int, default=18, help="the ONNX opset to target (default 18)")
+    add_import_options(e)
+    e.set_defaults(fn=cmd_export)
     r = sub.add_parser("run", help="compile and run a model on given or random inputs")
-    r.add_argument("model")
+    r.add_argument("model", help=MODEL_HELP)
+    add_import_options(r)
     r.add_argument("--backend", default="best")
     r.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy")
     r.add_argument("--dim", action="append", default=[], metavar="SYMBOL=INT",
@@ -258,13 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_pipeline_options(r)
     r.set_defaults(fn=cmd_run)
     t = sub.add_parser("opt", help="run passes over IR text and print the result (like mlir-opt)")
-    t.add_argument("model", help="FILE.axir, FILE.py:model or module:model")
+    t.add_argument("model", help=MODEL_HELP)
+    add_import_options(t)
     t.add_argument("-o", "--output", help="write the IR here instead of stdout")
     t.add_argument("--inline-constants", action="store_true", help="print every constant's data")
     add_pipeline_options(t)
     t.set_defaults(fn=cmd_opt)
     v = sub.add_parser("viz", help="draw a model's graph with Graphviz (.svg, .png, .pdf or .dot)")
-    v.add_argument("model", help="FILE.axir, FILE.py:model or module:model")
+    v.add_argument("model", help=MODEL_HELP)
+    add_import_options(v)
     v.add_argument("-o", "--output", help="the picture to write (default: NAME.svg, NAME the graph's name)")
     v.add_argument("--passes", default=None, help='run this pipeline first, e.g. "fold-constants,cse,dce"')
     v.add_argument("--no-constants", action="store_true", help="leave constants (weights) out")
@@ -283,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args))
+    except CommandError as exc:
+        print(f"axiom: error: {exc}", file=sys.stderr)
+        return 2
     except AxiomError as exc:
         print(f"axiom: error: {exc}", file=sys.stderr)
         return 1

@@ -59,10 +59,10 @@ def test_ops_table_lists_every_op(capsys):
 def test_errors_are_reported_not_raised(tmp_path, capsys):
     bad = tmp_path / "bad.axir"
     bad.write_text("graph @g(%x: f32[2]) -> (f32[2]) {\n  %0 = frobnicate(%x) : f32[2]\n  return %0\n}\n")
-    assert main(["dump", str(bad)]) == 1
+    assert main(["dump", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "axiom: error:" in err and "2:" in err and "frobnicate" in err
-    assert main(["dump", str(tmp_path / "missing.axir")]) == 1
+    assert main(["dump", str(tmp_path / "missing.axir")]) == 2
 
 
 def test_demo_prints_every_stage(capsys):

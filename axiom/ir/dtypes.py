@@ -49,11 +49,15 @@ f32 = DType("f32", np.dtype(np.float32), "float", 32)
 f64 = DType("f64", np.dtype(np.float64), "float", 64)
 i8 = DType("i8", np.dtype(np.int8), "int", 8)
 u8 = DType("u8", np.dtype(np.uint8), "uint", 8)
+i16 = DType("i16", np.dtype(np.int16), "int", 16)
+u16 = DType("u16", np.dtype(np.uint16), "uint", 16)
 i32 = DType("i32", np.dtype(np.int32), "int", 32)
+u32 = DType("u32", np.dtype(np.uint32), "uint", 32)
 i64 = DType("i64", np.dtype(np.int64), "int", 64)
+u64 = DType("u64", np.dtype(np.uint64), "uint", 64)
 boolean = DType("bool", np.dtype(np.bool_), "bool", 8)
 
-ALL_DTYPES: tuple[DType, ...] = (f16, bf16, f32, f64, i8, u8, i32, i64, boolean)
+ALL_DTYPES: tuple[DType, ...] = (f16, bf16, f32, f64, i8, u8, i16, u16, i32, u32, i64, u64, boolean)
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NP = {d.np_dtype: d for d in ALL_DTYPES}
 
@@ -82,4 +86,7 @@ def as_dtype(d: DType | str | object) -> DType:
         return d
     if isinstance(d, str) and d in _BY_NAME:
         return _BY_NAME[d]
+    if isinstance(d, str) and np.dtype(d).name != d:
+        # numpy reads one-letter codes too ("N" is uint64): a string must name the dtype in full.
+        raise ValueError(f"unknown dtype {d!r}; known dtypes: {', '.join(_BY_NAME)}")
     return dtype_from_numpy(d)

@@ -21,7 +21,8 @@ N, M = sym("N"), sym("M")
 
 # ---- dtypes -----------------------------------------------------------------------------
 def test_dtype_table():
-    assert [d.name for d in ALL_DTYPES] == ["f16", "bf16", "f32", "f64", "i8", "u8", "i32", "i64", "bool"]
+    assert [d.name for d in ALL_DTYPES] == ["f16", "bf16", "f32", "f64", "i8", "u8", "i16", "u16", "i32",
+                                           "u32", "i64", "u64", "bool"]
     for d in ALL_DTYPES:
         assert as_dtype(d.name) is d
         assert as_dtype(d) is d

@@ -360,3 +360,110 @@ def __getattr__(name: str) -> Callable[..., Any]:
 
     fn.__name__ = fn.__qualname__ = name
     return fn
+
+
+# ---- indexing ops (axiom/ir/ops/indexing.py) ------------------------------------------------
+def gather_elements(x: Tensor, indices: Tensor, axis: int = 0) -> Tensor:
+    """out[..i..] = x[..indices[..i..]..] along ``axis`` (ONNX GatherElements)."""
+    return _emit("gather_elements", x, indices, axis=axis)
+
+
+def scatter_elements(x: Tensor, indices: Tensor, updates: Any, axis: int = 0,
+                     reduction: str = "none") -> Tensor:
+    """``x`` with ``updates`` written (or combined: add, mul, max, min) at ``indices`` along ``axis``."""
+    return _emit("scatter_elements", x, indices, updates, axis=axis, reduction=reduction)
+
+
+def gather_nd(x: Tensor, indices: Tensor, batch_dims: int = 0) -> Tensor:
+    """Slices of ``x`` at the index tuples in the last axis of ``indices`` (ONNX GatherND)."""
+    return _emit("gather_nd", x, indices, batch_dims=batch_dims)
+
+
+def scatter_nd(x: Tensor, indices: Tensor, updates: Any, reduction: str = "none") -> Tensor:
+    """``x`` with slices of ``updates`` written (or combined) at the index tuples of ``indices``."""
+    return _emit("scatter_nd", x, indices, updates, reduction=reduction)
+
+
+def cumsum(x: Tensor, axis: int = 0, exclusive: bool = False, reverse: bool = False) -> Tensor:
+    """Running sum along ``axis``."""
+    return _emit("cumsum", x, axis=axis, exclusive=exclusive, reverse=reverse)
+
+
+def cumprod(x: Tensor, axis: int = 0, exclusive: bool = False, reverse: bool = False) -> Tensor:
+    """Running product along ``axis``."""
+    return _emit("cumprod", x, axis=axis, exclusive=exclusive, reverse=reverse)
+
+
+def topk(x: Tensor, k: int, axis: int = -1, largest: bool = True,
+         sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """The ``k`` largest (or smallest) entries along ``axis`` and their i64 indices, sorted."""
+    return _emit("topk", x, k=k, axis=axis, largest=largest, sorted=sorted)
+
+
+def trilu(x: Tensor, upper: bool = True, k: int = 0) -> Tensor:
+    """The upper (or lower) triangle of the last two axes from diagonal ``k`` on; zeros elsewhere."""
+    return _emit("trilu", x, upper=upper, k=k)
+
+
+# ---- spatial ops (axiom/ir/ops/resample.py, conv_transpose.py) ----------------------------------
+def resize(x: Tensor, sizes: Sequence[Any], scales: Sequence[float] | None = None, mode: str = "nearest",
+           coordinate_transformation_mode: str = "half_pixel", **attrs: Any) -> Tensor:
+    """Resize ``x`` to ``sizes`` (ONNX Resize); ``scales`` default to output / input per static axis."""
+    sizes = resolve_shape(x, sizes)
+    if scales is None:
+        scales = [1.0 if o == d else o / d for d, o in zip(x.shape, sizes, strict=True)]
+    return _emit("resize", x, sizes=list(sizes), scales=[float(s) for s in scales], mode=mode,
+                 coordinate_transformation_mode=coordinate_transformation_mode, **attrs)
+
+
+def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+                   padding: int | Sequence[int] = 0, output_padding: int | Sequence[int] = 0,
+                   groups: int = 1, dilation: int | Sequence[int] = 1) -> Tensor:
+    """Transposed convolution with PyTorch's F.conv_transposeNd arguments (padding crops both sides)."""
+    d = len(x.shape) - 2
+
+    def per_dim(v: int | Sequence[int]) -> list[int]:
+        return [int(v)] * d if isinstance(v, (int, np.integer)) else [int(i) for i in v]
+
+    pads = per_dim(padding)
+    return _emit("conv_transpose", x, weight, *([] if bias is None else [bias]), stride=per_dim(stride),
+                 padding=pads + pads, dilation=per_dim(dilation), output_padding=per_dim(output_padding),
+                 groups=groups)
+
+
+# ---- math ops (axiom/ir/ops/math_ops.py) --------------------------------------------------------
+tan = _unary("tan", "Tangent.")
+asin = _unary("asin", "Inverse sine.")
+acos = _unary("acos", "Inverse cosine.")
+atan = _unary("atan", "Inverse tangent.")
+sinh = _unary("sinh", "Hyperbolic sine.")
+cosh = _unary("cosh", "Hyperbolic cosine.")
+asinh = _unary("asinh", "Inverse hyperbolic sine.")
+acosh = _unary("acosh", "Inverse hyperbolic cosine.")
+atanh = _unary("atanh", "Inverse hyperbolic tangent.")
+floor = _unary("floor", "Largest integer <= x.")
+ceil = _unary("ceil", "Smallest integer >= x.")
+round = _unary("round", "Nearest integer; halves round to even.")  # noqa: A001 - the op's name
+sign = _unary("sign", "-1, 0 or 1 by the sign of x.")
+is_nan = _unary("is_nan", "x is NaN (bool).")
+bitwise_not = _unary("bitwise_not", "Bitwise complement of an integer.")
+bitwise_and = _binary("bitwise_and", "Bitwise and of integers.")
+bitwise_or = _binary("bitwise_or", "Bitwise or of integers.")
+bitwise_xor = _binary("bitwise_xor", "Bitwise exclusive or of integers.")
+
+
+def is_inf(x: Tensor, detect_positive: bool = True, detect_negative: bool = True) -> Tensor:
+    """x is +inf (when detect_positive) or -inf (when detect_negative) (bool)."""
+    return _emit("is_inf", x, detect_positive=detect_positive, detect_negative=detect_negative)
+
+
+def mod(x: Any, y: Any, fmod: bool = False) -> Tensor:
+    """Remainder with the divisor's sign (Python's %), or the dividend's when ``fmod`` (C's fmod);
+    an integer x mod 0 is 0."""
+    return _emit("mod", x, y, fmod=fmod)
+
+
+def bitshift(x: Any, y: Any, direction: str = "LEFT") -> Tensor:
+    """Shift integer x by y bits, ``direction`` "LEFT" or "RIGHT" (arithmetic for signed x); shifting
+    by a negative amount or the bit width or more leaves only the sign fill."""
+    return _emit("bitshift", x, y, direction=direction)

@@ -25,7 +25,8 @@ MIN_OPSET = 18
 ELEM_TYPES: dict[str, int] = {
     "f16": TensorProto.FLOAT16, "bf16": TensorProto.BFLOAT16, "f32": TensorProto.FLOAT,
     "f64": TensorProto.DOUBLE, "i8": TensorProto.INT8, "u8": TensorProto.UINT8,
-    "i32": TensorProto.INT32, "i64": TensorProto.INT64, "bool": TensorProto.BOOL,
+    "i16": TensorProto.INT16, "u16": TensorProto.UINT16, "i32": TensorProto.INT32,
+    "u32": TensorProto.UINT32, "i64": TensorProto.INT64, "u64": TensorProto.UINT64, "bool": TensorProto.BOOL,
 }
 
 

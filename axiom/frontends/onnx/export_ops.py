@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from axiom.frontends.onnx.export import ExportContext, export_nodes
+from axiom.frontends.onnx.export import ExportContext, elem_type, export_nodes
 from axiom.ir.dims import dim_eq
 from axiom.ir.errors import UnsupportedError
 from axiom.ir.graph import Node
@@ -47,10 +47,17 @@ def exporter(*ops: str) -> Callable[[Exporter], Exporter]:
     return register
 
 
-def _require_nchw(node: Node) -> None:
-    if node.attrs.layout != "NCHW":
-        raise UnsupportedError(f"layout {node.attrs.layout} is not exported (ONNX images are NCHW); "
-                               "hint: export before the layout pass, or convert to NCHW")
+def _channels_first(ctx: ExportContext, node: Node, ins: list[str], build: Callable[[list[str]], list[str]]
+                    ) -> list[str]:
+    """Export a layout-sensitive op: as is when NCHW; when NHWC, its image (operand 0) is transposed to
+    channels-first, the ONNX op built on that, and the result transposed back (ONNX images are NCHW)."""
+    if node.attrs.layout != "NHWC":
+        return build(ins)
+    rank = node.inputs[0].rank
+    to_first = [0, rank - 1, *range(1, rank - 1)]
+    to_last = [0, *range(2, rank), 1]
+    first = ctx.add1("Transpose", [ins[0]], perm=to_first)
+    return [ctx.add1("Transpose", [y], perm=to_last) for y in build([first, *ins[1:]])]
 
 
 # ---- elementwise --------------------------------------------------------------------------
@@ -96,9 +103,16 @@ def _div(ctx, node, ins, problems):  # noqa: ANN001, ANN202
     if dt.is_float:
         return ctx.add("Div", ins)
     # Integer Div truncates in ONNX too; a zero divisor is replaced by 1 and its quotient by 0.
-    zero = ctx.add1("Equal", [ins[1], ctx.scalar(0, dt)])
-    safe = ctx.add1("Where", [zero, ctx.scalar(1, dt), ins[1]])
-    return ctx.add("Where", [zero, ctx.scalar(0, dt), ctx.add1("Div", [ins[0], safe])])
+    nonzero, safe = safe_divisor(ctx, ins[1], dt)
+    return ctx.add("Mul", [ctx.add1("Div", [ins[0], safe]), nonzero])
+
+
+def safe_divisor(ctx: ExportContext, y: str, dt) -> tuple[str, str]:  # noqa: ANN001 - DType
+    """(1 where integer ``y`` is nonzero else 0, ``y`` with its zeros replaced by 1), both of ``y``'s type:
+    multiplied masks, since onnxruntime's Where has no u16/u32/u64 kernels."""
+    is_zero = ctx.add1("Equal", [y, ctx.scalar(0, dt)])
+    nonzero = ctx.add1("Cast", [ctx.add1("Not", [is_zero])], to=elem_type(dt))
+    return nonzero, ctx.add1("Add", [y, ctx.add1("Sub", [ctx.scalar(1, dt), nonzero])])
 
 
 @exporter("cast")
@@ -143,11 +157,11 @@ def _linear(ctx, node, ins, problems):  # noqa: ANN001, ANN202
 
 @exporter("conv2d")
 def _conv2d(ctx, node, ins, problems):  # noqa: ANN001, ANN202
-    _require_nchw(node)
     a = node.attrs
     kernel = [int(k) for k in node.inputs[1].shape[2:]]
-    return ctx.add("Conv", ins, kernel_shape=kernel, strides=list(a.stride), pads=list(a.padding),
-                   dilations=list(a.dilation), group=a.groups)
+    return _channels_first(ctx, node, ins, lambda xs: ctx.add(
+        "Conv", xs, kernel_shape=kernel, strides=list(a.stride), pads=list(a.padding),
+        dilations=list(a.dilation), group=a.groups))
 
 
 def _window_attrs(node: Node) -> dict:
@@ -160,27 +174,25 @@ def _window_attrs(node: Node) -> dict:
 
 @exporter("max_pool2d")
 def _max_pool(ctx, node, ins, problems):  # noqa: ANN001, ANN202
-    _require_nchw(node)
-    return ctx.add("MaxPool", ins, dilations=list(node.attrs.dilation), **_window_attrs(node))
+    return _channels_first(ctx, node, ins, lambda xs: ctx.add(
+        "MaxPool", xs, dilations=list(node.attrs.dilation), **_window_attrs(node)))
 
 
 @exporter("avg_pool2d")
 def _avg_pool(ctx, node, ins, problems):  # noqa: ANN001, ANN202
-    _require_nchw(node)
-    return ctx.add("AveragePool", ins, count_include_pad=int(node.attrs.count_include_pad),
-                   **_window_attrs(node))
+    return _channels_first(ctx, node, ins, lambda xs: ctx.add(
+        "AveragePool", xs, count_include_pad=int(node.attrs.count_include_pad), **_window_attrs(node)))
 
 
 @exporter("global_avg_pool2d")
 def _global_avg_pool(ctx, node, ins, problems):  # noqa: ANN001, ANN202
-    _require_nchw(node)
-    return ctx.add("GlobalAveragePool", ins)
+    return _channels_first(ctx, node, ins, lambda xs: ctx.add("GlobalAveragePool", xs))
 
 
 @exporter("batch_norm")
 def _batch_norm(ctx, node, ins, problems):  # noqa: ANN001, ANN202
-    _require_nchw(node)
-    return ctx.add("BatchNormalization", ins, epsilon=node.attrs.epsilon)
+    return _channels_first(ctx, node, ins, lambda xs: ctx.add("BatchNormalization", xs,
+                                                               epsilon=node.attrs.epsilon))
 
 
 @exporter("layer_norm")

@@ -3,9 +3,13 @@ cannot convert at once, then build an Axiom Graph node by node through the conve
 
 from __future__ import annotations
 
+import copy
 import os
 import re
+from collections import ChainMap
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import onnx
@@ -13,19 +17,24 @@ from onnx import numpy_helper
 
 from axiom.frontends.onnx import (  # noqa: F401  (register converters)
     ops_attention,
+    ops_control,
     ops_elementwise,
     ops_indexing,
+    ops_linear_attention,
     ops_math,
     ops_more,
     ops_more2,
     ops_nn,
     ops_norm_loss,
+    ops_quant,
     ops_rnn,
     ops_shape,
     ops_spatial,
 )
+from axiom.frontends.onnx.known import known_names, node_opset, opsets_of, subgraphs
 from axiom.frontends.onnx.ops_common import ONNX_DTYPES, Converter, Ctx, dtype_name, lookup
 from axiom.frontends.onnx.ops_elementwise import constant_array
+from axiom.frontends.onnx.shape_fold import SOURCES as FOLDED_OPS
 from axiom.frontends.onnx.shape_fold import fold_node, foldable_names
 from axiom.ir.builder import Builder
 from axiom.ir.dims import Dim, sym
@@ -82,41 +91,8 @@ def load_model(model: str | os.PathLike | bytes | onnx.ModelProto) -> onnx.Model
         raise OnnxLoadError(f"the ONNX model is not valid: {first}") from None
 
 
-def opsets_of(model: onnx.ModelProto) -> dict[str, int]:
-    """Opset version per domain ('' for the default domain)."""
-    return {("" if o.domain == "ai.onnx" else o.domain): o.version for o in model.opset_import}
-
-
-def _node_opset(opsets: dict[str, int], node: onnx.NodeProto) -> int:
-    return opsets.get("" if node.domain == "ai.onnx" else node.domain, 0)
-
-
 def _node_name(node: onnx.NodeProto, index: int) -> str:
     return node.name or f"{node.op_type}_{index}"
-
-
-NONDETERMINISTIC = ("RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
-                    "Bernoulli", "Dropout")
-
-
-def _constant_names(model: onnx.ModelProto,
-                    assume: frozenset[str] = frozenset()) -> tuple[set[str], set[str]]:
-    """(names whose data is known at import time, the subset folded as shape data). Known: initializers,
-    Constant outputs, the graph inputs in ``assume`` (values given for specialisation), shape chains, and
-    the outputs of deterministic nodes whose inputs are all known (evaluated while importing)."""
-    g = model.graph
-    constant = {i.name for i in g.initializer} | set(assume)
-    constant |= {o for n in g.node if n.op_type == "Constant" and n.domain in ("", "ai.onnx")
-                 for o in n.output}
-    folded = foldable_names(model, constant)
-    constant |= folded
-    for node in g.node:
-        ins = [i for i in node.input if i]
-        if node.op_type not in NONDETERMINISTIC and all(i in constant for i in ins) \
-                and not any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
-                            for a in node.attribute):
-            constant.update(o for o in node.output if o)
-    return constant, folded
 
 
 def find_unsupported(model: onnx.ModelProto,
@@ -124,14 +100,15 @@ def find_unsupported(model: onnx.ModelProto,
     """Every node without a converter at its opset, or whose must-be-constant inputs are not (graph inputs
     in ``assume`` count as constants)."""
     opsets = opsets_of(model)
-    constant, folded = _constant_names(model, assume)
+    constant, folded = known_names(model, assume)
     problems = []
     for index, node in enumerate(model.graph.node):
         if node.output and node.output[0] in folded:
             continue  # evaluated while importing, never converted
-        opset = _node_opset(opsets, node)
+        opset = node_opset(opsets, node)
         found = lookup(node.domain, node.op_type, opset)
-        why = found if isinstance(found, str) else _node_problem(found, node, opset, constant)
+        why = found if isinstance(found, str) else (_node_problem(found, node, opset, constant)
+                                                     or _body_problem(node, opsets))
         if why:
             problems.append((node.op_type, node.domain, opset, _node_name(node, index), why))
     return problems
@@ -148,36 +125,18 @@ def _node_problem(conv: Converter, node: onnx.NodeProto, opset: int, constant: s
     return conv.check(node, opset) if conv.check else None
 
 
-def specialization_inputs(model: onnx.ModelProto) -> list[str]:
-    """The graph inputs whose VALUES decide shapes or axes (an axes, shape or k input computed from a
-    graph input): Axiom compiles such a model per distinct value of them. Empty when there are none, or
-    when knowing them would not make every such input constant."""
-    g = model.graph
-    opsets = opsets_of(model)
-    inputs = [v.name for v in g.input if v.name not in {i.name for i in g.initializer}]
-    producer = {o: n for n in g.node for o in n.output if o}
-    constant, _ = _constant_names(model)
-    needed: set[str] = set()
-    for node in g.node:
-        conv = lookup(node.domain, node.op_type, _node_opset(opsets, node))
-        if isinstance(conv, Converter):
-            needed.update(node.input[i] for i in conv.const_inputs
-                          if i < len(node.input) and node.input[i] and node.input[i] not in constant)
-    roots: set[str] = set()
-    stack, seen = list(needed), set()
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in inputs:
-            roots.add(name)
-        elif name in producer:
-            stack.extend(i for i in producer[name].input if i)
-    if not roots:
-        return []
-    known, _ = _constant_names(model, frozenset(roots))
-    return [n for n in inputs if n in roots] if needed <= known else []
+def _body_problem(node: onnx.NodeProto, opsets: dict[str, int]) -> str | None:
+    """The nodes without a converter inside ``node``'s subgraphs (If branches, Loop and Scan bodies)."""
+    missing: list[str] = []
+    for body in subgraphs(node):
+        for n in body.node:
+            if n.op_type in FOLDED_OPS:
+                continue  # shape data: folded while converting the body
+            found = lookup(n.domain, n.op_type, node_opset(opsets, n))
+            inner = found if isinstance(found, str) else _body_problem(n, opsets)
+            if inner:
+                missing.append(f"{n.op_type} ({inner})")
+    return f"its subgraph has unsupported nodes: {', '.join(sorted(set(missing)))}" if missing else None
 
 
 class _Dims:
@@ -222,8 +181,17 @@ class _Builder:
     def __init__(self, model: onnx.ModelProto, input_values: dict[str, np.ndarray]) -> None:
         g = model.graph
         self.graph = Graph(g.name or "main")
-        self.values: dict[str, Value] = {}
-        self.data: dict[str, np.ndarray] = dict(input_values)
+        self.opsets = opsets_of(model)
+        self.values: MutableMapping[str, Value] = {}
+        self.data: MutableMapping[str, np.ndarray] = dict(input_values)
+        self._add_constants(g)
+        dims = _Dims(model)
+        for v in g.input:
+            if v.name not in self.data:  # an input with an initializer is a constant
+                self.values[v.name] = self.graph.add_input(v.name, _input_type(v, dims))
+
+    def _add_constants(self, g: onnx.GraphProto) -> None:
+        """Record the data of ``g``'s initializers and Constant nodes, and which names fold as shape data."""
         for init in g.initializer:
             self.data[init.name] = numpy_helper.to_array(init)
         for node in g.node:
@@ -231,11 +199,23 @@ class _Builder:
                 arr = constant_array(node)
                 if arr is not None:
                     self.data[node.output[0]] = arr
-        self.folded = foldable_names(model, set(self.data))
-        dims = _Dims(model)
-        for v in g.input:
-            if v.name not in self.data:  # an input with an initializer is a constant
-                self.values[v.name] = self.graph.add_input(v.name, _input_type(v, dims))
+        self.folded = foldable_names(SimpleNamespace(graph=g), set(self.data))
+
+    def nested(self, body: onnx.GraphProto, args: Sequence[Value | np.ndarray]) -> list[Value]:
+        """Convert a subgraph (an If branch, a Loop or Scan body) inline, its inputs bound to ``args``
+        (values, or arrays known now); its nodes see every name of the enclosing scopes."""
+        if len(args) != len(body.input):
+            raise UnsupportedError(f"subgraph '{body.name}' takes {len(body.input)} inputs, got {len(args)}")
+        child = copy.copy(self)
+        child.values, child.data = ChainMap({}, self.values), ChainMap({}, self.data)
+        for inp, arg in zip(body.input, args, strict=True):
+            if isinstance(arg, Value):
+                child.values[inp.name] = arg
+            else:
+                child.data[inp.name] = np.asarray(arg)
+        child._add_constants(body)
+        child.convert_nodes(body.node)
+        return [child.value(o.name) for o in body.output]
 
     def value(self, name: str) -> Value:
         """The value called ``name``; an initializer becomes a const node on first use."""
@@ -274,24 +254,38 @@ class _Builder:
         return tuple(arr.shape) if arr is not None and name not in self.values else self.value(name).shape
 
     def convert(self, model: onnx.ModelProto) -> Graph:
-        opsets = opsets_of(model)
-        for index, node in enumerate(model.graph.node):
-            domain = "" if node.domain == "ai.onnx" else node.domain
+        self.convert_nodes(model.graph.node)
+        self.graph.set_outputs(self.value(o.name) for o in model.graph.output)
+        _drop_unused(self.graph)
+        return self.graph
+
+    def convert_nodes(self, nodes: Sequence[onnx.NodeProto]) -> None:
+        for index, node in enumerate(nodes):
+            opset = node_opset(self.opsets, node)
             if node.output and node.output[0] in self.folded:
-                found = fold_node(node, opsets.get(domain, 0), self.data.get, self.shape_of)
+                found = fold_node(node, opset, self.data.get, self.shape_of)
                 self.data.update(zip(node.output, found, strict=False))
                 continue
-            conv = lookup(domain, node.op_type, opsets.get(domain, 0))
-            assert isinstance(conv, Converter)  # find_unsupported ran first
+            conv = lookup(node.domain, node.op_type, opset)
+            if not isinstance(conv, Converter):  # checked up front, except inside subgraphs
+                raise UnsupportedError(f"ONNX {node.op_type} (opset {opset}) at node "
+                                       f"'{_node_name(node, index)}': {conv}")
             loc = Loc(name=_node_name(node, index))
-            cx = Ctx(node, opsets.get(domain, 0), Builder(self.graph, loc=loc), self.value, self.constant)
+            cx = Ctx(node, opset, Builder(self.graph, loc=loc), self.value, self.constant,
+                     inline=self.nested, evaluate=lambda v: _evaluate(self.graph, v))
             out = conv.fn(cx)
             results = [out] if isinstance(out, Value) else list(out)
             for name, v in zip(node.output, results, strict=False):
                 if name:
                     self.values[name] = v
-        self.graph.set_outputs(self.value(o.name) for o in model.graph.output)
-        return self.graph
+
+
+def _drop_unused(graph: Graph) -> None:
+    """Remove the nodes nothing reads: constants read only as shape data, results of evaluated chains."""
+    outputs = {id(v) for v in graph.outputs}
+    for node in reversed(list(graph.nodes)):
+        if all(not r.uses and id(r) not in outputs for r in node.results):
+            graph.erase(node)
 
 
 def _evaluate(graph: Graph, value: Value, depth: int = 0) -> np.ndarray | None:

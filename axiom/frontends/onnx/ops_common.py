@@ -23,12 +23,16 @@ class Ctx:
     """One ONNX node being converted: its attributes, opset, inputs (values or constant arrays)."""
 
     def __init__(self, node: onnx.NodeProto, opset: int, b: Builder,
-                 value: Callable[[str], Value], constant: Callable[[str], np.ndarray | None]) -> None:
+                 value: Callable[[str], Value], constant: Callable[[str], np.ndarray | None],
+                 inline: Callable[[onnx.GraphProto, Sequence[Any]], list[Value]] | None = None,
+                 evaluate: Callable[[Value], np.ndarray | None] | None = None) -> None:
         self.node = node
         self.opset = opset
         self.b = b
         self._value = value
         self._constant = constant
+        self._inline = inline
+        self._evaluate = evaluate
         self.attrs: dict[str, Any] = {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
     def attr(self, name: str, default: Any = None) -> Any:
@@ -50,6 +54,16 @@ class Ctx:
     def const(self, i: int) -> np.ndarray | None:
         """The data of input ``i`` when it is an initializer or a Constant node's output."""
         return self._constant(self.node.input[i]) if self.has_input(i) else None
+
+    def inline(self, body: onnx.GraphProto, args: Sequence[Any]) -> list[Value]:
+        """Convert subgraph ``body`` here, its inputs bound to ``args`` (Values or arrays); its results."""
+        if self._inline is None:
+            raise self.unsupported("subgraphs cannot be converted in this context")
+        return self._inline(body, args)
+
+    def evaluate(self, v: Value) -> np.ndarray | None:
+        """``v``'s data when it is computed only from constants, else None."""
+        return None if self._evaluate is None else self._evaluate(v)
 
     def scalar(self, value: float, like: Value) -> Value:
         """A rank-0 constant of ``like``'s dtype."""
@@ -128,11 +142,12 @@ def attr_of(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
 
 
 def _onnx_dtypes() -> dict[int, Any]:
-    from axiom.ir.dtypes import bf16, boolean, f16, f32, f64, i8, i32, i64, u8
+    from axiom.ir.dtypes import bf16, boolean, f16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 
     t = onnx.TensorProto
     return {t.FLOAT: f32, t.DOUBLE: f64, t.FLOAT16: f16, t.BFLOAT16: bf16, t.INT8: i8, t.UINT8: u8,
-            t.INT32: i32, t.INT64: i64, t.BOOL: boolean}
+            t.INT16: i16, t.UINT16: u16, t.INT32: i32, t.UINT32: u32, t.INT64: i64, t.UINT64: u64,
+            t.BOOL: boolean}
 
 
 ONNX_DTYPES = _onnx_dtypes()

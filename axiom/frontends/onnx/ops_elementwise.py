@@ -19,13 +19,13 @@ from axiom.frontends.onnx.ops_common import (
 from axiom.ir.graph import Value
 
 _UNARY = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Exp": "exp", "Log": "log", "Sqrt": "sqrt",
-          "Neg": "neg", "Abs": "abs", "Softplus": "softplus",
+          "Neg": "neg", "Abs": "abs", "Softplus": "softplus", "Sin": "sin", "Cos": "cos",
           "Reciprocal": "reciprocal", "Not": "logical_not"}
 _BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Equal": "equal", "Less": "less",
            "Greater": "greater", "And": "logical_and", "Or": "logical_or", "Xor": "logical_xor"}
 
 
-@converter(*_UNARY, since=6)
+@converter(*_UNARY, since=1)  # opsets before 6 only add the ignored legacy consumed_inputs attribute
 def _unary(cx: Ctx) -> Value:
     return cx.b.op(_UNARY[cx.node.op_type], cx.input(0))
 

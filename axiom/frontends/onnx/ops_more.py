@@ -167,9 +167,10 @@ def _constant_of_shape(cx: Ctx) -> Value:
 
 @converter("Range", since=11, const_inputs=(0, 1, 2))
 def _range(cx: Ctx) -> Value:
-    start, limit, delta = (cx.const(i) for i in range(3))
-    if any(v.dtype == object for v in (start, limit, delta)):
-        raise cx.unsupported("start, limit and delta must be static")
+    start, limit, delta = (np.asarray(cx.const(i)) for i in range(3))
+    if any(v.dtype == object or v.size != 1 for v in (start, limit, delta)):
+        raise cx.unsupported("start, limit and delta must be static scalars")
+    start, limit, delta = (v.reshape(()) for v in (start, limit, delta))
     if delta == 0:
         raise cx.unsupported("delta is 0")
     return cx.b.constant(np.arange(start, limit, delta, dtype=start.dtype))

@@ -1,5 +1,6 @@
 """ONNX activations, normalisation and reductions composed of IR ops: PRelu, HardSigmoid, HardSwish,
-Elu, Selu, GlobalMaxPool, InstanceNormalization, ReduceMin/Prod/L2/SumSquare/LogSumExp, ArgMax/ArgMin."""
+Elu, Selu, GlobalMaxPool, InstanceNormalization, ReduceMin/Prod/L1/L2/SumSquare/LogSum/LogSumExp,
+ArgMax/ArgMin."""
 
 from __future__ import annotations
 
@@ -95,26 +96,33 @@ def _reduce_axes(cx: Ctx, from_input: bool) -> tuple[int, ...] | None:
 
 
 def _reduce(cx: Ctx, from_input: bool) -> Value:
-    """ReduceMin/Prod directly; L2, SumSquare and LogSumExp (stably, shifted by the max) composed."""
+    """ReduceMin/Prod directly; L1, L2, SumSquare, LogSum and LogSumExp (stably, shifted by the max)
+    composed."""
     b = cx.b
     x = cx.input(0)
     axes = _reduce_axes(cx, from_input) or None
     if axes is None and cx.attr("noop_with_empty_axes", 0):
-        return x
+        axes = ()  # reduce over no axis: L1 still takes |x|, SumSquare x * x, LogSum log(x)
     keep = bool(cx.attr("keepdims", 1))
     op = cx.node.op_type
     if op in ("ReduceMin", "ReduceProd"):
         return b.op("min" if op == "ReduceMin" else "prod", x, axes=axes, keepdims=keep)
+    if op in ("ReduceL1", "ReduceLogSum"):
+        total = b.op("sum", b.op("abs", x) if op == "ReduceL1" else x, axes=axes, keepdims=keep)
+        return total if op == "ReduceL1" else b.op("log", total)
     if op == "ReduceLogSumExp":
         top = b.op("max", x, axes=axes, keepdims=True)
+        # An infinite max (all -inf, an empty set, or a +inf) would make x - top NaN: shift by 0 there.
+        top = b.op("where", b.op("is_inf", top), cx.scalar(0, x), top)
         total = b.op("sum", b.op("exp", b.op("sub", x, top)), axes=axes, keepdims=True)
         y = b.op("add", b.op("log", total), top)
-        return y if keep else b.op("squeeze", y, axes=axes or tuple(range(x.rank)))
+        return y if keep or axes == () else b.op("squeeze", y, axes=axes or tuple(range(x.rank)))
     squares = b.op("sum", b.op("mul", x, x), axes=axes, keepdims=keep)
     return squares if op == "ReduceSumSquare" else b.op("sqrt", squares)
 
 
-_MORE_REDUCE = ("ReduceMin", "ReduceProd", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp")
+_MORE_REDUCE = ("ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
+                "ReduceLogSumExp")
 
 
 @converter(*_MORE_REDUCE, since=1, until=17)

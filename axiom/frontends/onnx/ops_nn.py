@@ -1,5 +1,5 @@
 """ONNX linear algebra and neural-network ops: MatMul, Gemm, Conv, the 2-D pools, BatchNormalization,
-LayerNormalization, Softmax and LogSoftmax."""
+Softmax and LogSoftmax (LayerNormalization is in ops_norm_loss)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,11 @@ def _require_image(cx: Ctx, x: Value) -> None:
 
 @converter("Conv", since=1, check=_window_check)
 def _conv(cx: Ctx) -> Value:
-    x, w = cx.input(0), cx.input(1)
+    return conv2d_of(cx, cx.input(0), cx.input(1), cx.input(2) if cx.has_input(2) else None)
+
+
+def conv2d_of(cx: Ctx, x: Value, w: Value, bias: Value | None) -> Value:
+    """The conv2d a Conv-like node's attributes describe (kernel, strides, dilations, pads, group)."""
     _require_image(cx, x)
     kernel = tuple(cx.attr("kernel_shape", w.shape[2:]))
     stride = tuple(cx.attr("strides", (1, 1)))
@@ -83,7 +87,7 @@ def _conv(cx: Ctx) -> Value:
     if not all(isinstance(k, int) for k in kernel):
         raise cx.unsupported(f"the kernel size must be static, got weight {w.type}")
     padding = _padding(cx, x, kernel, stride, dilation)
-    operands = [x, w, cx.input(2)] if cx.has_input(2) else [x, w]
+    operands = [x, w] if bias is None else [x, w, bias]
     return cx.b.op("conv2d", *operands, stride=stride, padding=padding, dilation=dilation,
                    groups=int(cx.attr("group", 1)))
 
@@ -136,13 +140,6 @@ def _batch_norm_check(node: NodeProto, opset: int) -> str | None:
 @converter("BatchNormalization", since=7, check=_batch_norm_check)
 def _batch_norm(cx: Ctx) -> Value:
     return cx.b.op("batch_norm", *(cx.input(i) for i in range(5)), epsilon=float(cx.attr("epsilon", 1e-5)))
-
-
-@converter("LayerNormalization", since=17, check=only_first_output)
-def _layer_norm(cx: Ctx) -> Value:
-    operands = [cx.input(0), cx.input(1)] + ([cx.input(2)] if cx.has_input(2) else [])
-    return cx.b.op("layer_norm", *operands, axis=int(cx.attr("axis", -1)),
-                   epsilon=float(cx.attr("epsilon", 1e-5)))
 
 
 # ---- softmax -------------------------------------------------------------------------------

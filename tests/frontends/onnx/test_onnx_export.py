@@ -101,6 +101,15 @@ def test_integer_div_by_zero_gives_zero_and_truncates() -> None:
     np.testing.assert_array_equal(run_onnx(to_onnx(g), g, [x, y])[0], [3, -3, -3, 0, 0, -2147483648])
 
 
+@pytest.mark.parametrize("dt", ["u8", "u16", "u32", "u64", "i16"])
+def test_integer_div_of_every_width_runs_in_onnxruntime(dt: str) -> None:
+    g = parse_graph(f"graph @g(%x: {dt}[N], %y: {dt}[N]) -> ({dt}[N]) {{\n  %0 = div(%x, %y) : {dt}[N]\n"
+                    "  return %0\n}")
+    np_dt = g.inputs[0].dtype.np_dtype
+    x, y = np.array([7, 9, 100, 5], np_dt), np.array([2, 0, 7, 5], np_dt)
+    np.testing.assert_array_equal(run_onnx(to_onnx(g), g, [x, y])[0], np.array([3, 0, 14, 1], np_dt))
+
+
 @pytest.mark.parametrize("to", ["i32", "i8", "i64", "u8"])
 def test_cast_float_to_int_saturates_and_maps_nan_to_zero(to: str) -> None:
     g = parse_graph(f"graph @g(%x: f32[N]) -> ({to}[N]) {{\n  %0 = cast(%x) {{to = {to}}} : {to}[N]\n"
@@ -285,6 +294,7 @@ def test_every_registered_op_has_an_exporter() -> None:
 
 def test_unsupported_ops_are_all_listed_with_locations(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.delitem(export_ops.EXPORTERS, "sin")
+    monkeypatch.delitem(export_ops.EXPORTERS, "global_avg_pool2d")
     g = parse_graph("""graph @g(%x: f32[N, 4, 4, 2], %y: f32[N]) -> (f32[N, 4, 4, 2], f32[N]) {
   %0 = global_avg_pool2d(%x) {layout = "NHWC"} : f32[N, 1, 1, 2]    # model.py:3
   %1 = sin(%y) : f32[N]    # model.py:4
@@ -299,8 +309,7 @@ def test_unsupported_ops_are_all_listed_with_locations(monkeypatch) -> None:  # 
         to_onnx(g)
     text = str(info.value)
     assert "4 unsupported" in text
-    for where in ("global_avg_pool2d at model.py:3", "NHWC", "sin at model.py:4", "sin at model.py:5",
-                  "fused"):
+    for where in ("global_avg_pool2d at model.py:3", "sin at model.py:4", "sin at model.py:5", "fused"):
         assert where in text
 
 
@@ -338,3 +347,25 @@ def test_reference_models(name: str, opt: int) -> None:
     batch = model.graph.input[0].type.tensor_type.shape.dim[0]
     assert batch.dim_param == "N"
     assert_matches(graph, make_inputs, batches=(1, 3))
+
+
+@pytest.mark.parametrize("name", ["mnist", "resnet18"])
+def test_channels_last_graphs_export_with_transposes_around_each_image_op(name: str) -> None:
+    build, make_inputs = MODELS[name]
+    graph = run_pipeline(build(), "shape-infer,layout{prefer=nhwc}").graph
+    assert any(getattr(n.attrs, "layout", None) == "NHWC" for n in graph.nodes)
+    model = to_onnx(graph)
+    assert any(n.op_type == "Transpose" for n in model.graph.node)
+    assert_matches(graph, make_inputs, batches=(1, 2))
+
+
+def test_nhwc_batch_norm_and_pools_export() -> None:
+    g = parse_graph("""graph @g(%x: f32[N, 6, 6, 3]) -> (f32[N, 3, 3, 3], f32[N, 1, 1, 3]) {
+  %m = const {name = "m"} dense<[0.5, -1.0, 2.0]> : f32[3]
+  %v = const {name = "v"} dense<[1.0, 0.5, 2.0]> : f32[3]
+  %0 = batch_norm(%x, %m, %v, %m, %v) {epsilon = 0.001, layout = "NHWC"} : f32[N, 6, 6, 3]
+  %1 = max_pool2d(%0) {kernel = [2, 2], layout = "NHWC"} : f32[N, 3, 3, 3]
+  %2 = avg_pool2d(%1) {kernel = [3, 3], layout = "NHWC"} : f32[N, 1, 1, 3]
+  return %1, %2
+}""")
+    assert_matches(g, lambda n: [floats(n, 6, 6, 3)])

@@ -191,12 +191,6 @@ def test_arg_reductions(op, attrs):
     check(m, x)
 
 
-def test_cumsum_stays_unsupported():
-    m = one("CumSum", [3], inits=[("a", np.array(0, np.int64))])
-    with pytest.raises(UnsupportedError, match="CumSum"):
-        from_onnx(m)
-
-
 # ---- a torch model with a dynamic batch -----------------------------------------------------------
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_torch_view_with_a_dynamic_batch(tmp_path):

@@ -11,7 +11,7 @@ from onnx_cases import make
 
 import axiom
 from axiom.frontends.onnx import OnnxUnsupportedError
-from axiom.frontends.onnx.importer import specialization_inputs
+from axiom.frontends.onnx.known import specialization_inputs
 from axiom.ir.errors import AxiomError, InputError
 from axiom.runtime import SpecializedExecutable
 

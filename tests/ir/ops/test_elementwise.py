@@ -82,6 +82,11 @@ def _clamp(x: torch.Tensor, a: dict) -> torch.Tensor:
     return torch.clamp(x, as_int["min"], as_int["max"])
 
 
+def _torch_unary(name: str):  # noqa: ANN202
+    fn = getattr(torch, name)
+    return lambda x, a: fn(x)
+
+
 # name: (torch function of (tensor, attrs), dtypes, attribute strategy of the dtype)
 NO_ATTRS = lambda dt: st.just({})  # noqa: E731
 UNARY = {
@@ -105,6 +110,17 @@ UNARY = {
     "softplus": (lambda x, a: F.softplus(x), FLOATS, NO_ATTRS),
     "clip": (_clamp, FLOATS + INTS, _clip_attrs),
     "logical_not": (lambda x, a: torch.logical_not(x), [np.bool_], NO_ATTRS),
+    # math_ops.py (more in tests/ir/ops/test_math_ops.py)
+    **{n: (_torch_unary(n), FLOATS, NO_ATTRS)
+       for n in ("tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "floor", "ceil",
+                 "round")},
+    "sign": (lambda x, a: torch.where(x != x, x, torch.sign(x)), FLOATS + INTS, NO_ATTRS),  # NaN stays
+    "is_nan": (lambda x, a: torch.isnan(x), FLOATS, NO_ATTRS),
+    "is_inf": (lambda x, a: (torch.isposinf(x) & a.get("detect_positive", True))
+               | (torch.isneginf(x) & a.get("detect_negative", True)), FLOATS,
+               lambda dt: st.fixed_dictionaries({}, optional={"detect_positive": st.booleans(),
+                                                              "detect_negative": st.booleans()})),
+    "bitwise_not": (lambda x, a: torch.bitwise_not(x), INTS, NO_ATTRS),
 }
 UNARY_CASES = [(n, dt) for n, (_, dts, _) in UNARY.items() for dt in dts]
 
@@ -155,7 +171,11 @@ BINARY = {
     "less": (torch.lt, CMP), "less_equal": (torch.le, CMP), "greater": (torch.gt, CMP),
     "greater_equal": (torch.ge, CMP), "logical_and": (torch.logical_and, [np.bool_]),
     "logical_or": (torch.logical_or, [np.bool_]), "logical_xor": (torch.logical_xor, [np.bool_]),
+    "mod": (torch.remainder, FLOATS + INTS), "bitshift": (torch.bitwise_left_shift, INTS),
+    "bitwise_and": (torch.bitwise_and, INTS), "bitwise_or": (torch.bitwise_or, INTS),
+    "bitwise_xor": (torch.bitwise_xor, INTS),
 }
+BINARY_ATTRS = {"bitshift": {"direction": "LEFT"}}
 BINARY_CASES = [(n, dt) for n, (_, dts) in BINARY.items() for dt in dts]
 
 
@@ -168,12 +188,12 @@ def test_binary_matches_torch(name, dtype, shapes, data):
     x, y = data.draw(values(dtype, sx)), data.draw(values(dtype, sy))
     if name == "pow":
         y = data.draw(values(dtype, sy, -3, 3))
-    if name == "div" and np.dtype(dtype).kind in "iu":
+    if name in ("div", "mod") and np.dtype(dtype).kind in "iu":
         # x / 0 is 0 here but an error in torch; INT_MIN / -1 overflows in C: checked below.
         y = np.where(y == 0, 1, y).astype(dtype)
         if np.dtype(dtype).kind == "i":
             x = np.where(x == np.iinfo(dtype).min, x + 1, x).astype(dtype)
-    check(run_op(name, [x, y]), fn(to_torch(x), to_torch(y)))
+    check(run_op(name, [x, y], **BINARY_ATTRS.get(name, {})), fn(to_torch(x), to_torch(y)))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, BF16])
@@ -232,10 +252,11 @@ def test_where_matches_torch(dtype, shapes, data):
 
 
 # ---- cast -------------------------------------------------------------------------------
-ALL_NP = [np.float16, BF16, np.float32, np.float64, np.int8, np.uint8, np.int32, np.int64, np.bool_]
+ALL_NP = [np.float16, BF16, np.float32, np.float64, np.int8, np.uint8, np.int16, np.uint16, np.int32,
+          np.uint32, np.int64, np.uint64, np.bool_]
 TORCH_OF = {np.dtype(d): t for d, t in zip(ALL_NP, [
-    torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.uint8, torch.int32,
-    torch.int64, torch.bool], strict=True)}
+    torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.uint8, torch.int16,
+    torch.uint16, torch.int32, torch.uint32, torch.int64, torch.uint64, torch.bool], strict=True)}
 
 
 @pytest.mark.parametrize("src", ALL_NP)
