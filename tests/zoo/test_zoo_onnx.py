@@ -19,15 +19,7 @@ pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
 import zoo_models  # noqa: E402 - needs torch, skipped above without it
-
-RTOL, ATOL = 1e-4, 1e-6
-
-
-def assert_close(got: np.ndarray, expected: np.ndarray, what: str) -> None:
-    """max|got - expected| <= RTOL * max|expected| + ATOL, with matching shapes."""
-    assert got.shape == expected.shape, f"{what}: shape {got.shape} != {expected.shape}"
-    err, scale = float(np.abs(got - expected).max()), float(np.abs(expected).max())
-    assert err <= RTOL * scale + ATOL, f"{what}: max error {err:.3g} against max |expected| {scale:.3g}"
+from zoo_check import assert_close, check_exported_back  # noqa: E402
 
 
 @dataclass
@@ -88,11 +80,4 @@ def test_numpy_backend_matches_eager_at_two_sizes(imported):
 
 
 def test_export_back_to_onnx_runs_in_onnxruntime(imported, tmp_path):
-    path = tmp_path / "back.onnx"
-    proto = axiom.to_onnx(imported.graph, path)
-    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feed = session.get_inputs()[0].name
-    for x, expected in imported.cases:
-        (got,) = session.run(None, {feed: x})
-        assert_close(got, expected, f"{_name(imported)} via axiom.to_onnx at {list(x.shape)}")
+    check_exported_back(imported.graph, imported.cases, tmp_path / "back.onnx", _name(imported))

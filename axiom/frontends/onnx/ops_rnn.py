@@ -146,6 +146,20 @@ class _Layer:
         backward = self.direction == "reverse" or d == 1
         return range(self.seq - 1, -1, -1) if backward else range(self.seq)
 
+    def run(self, setup: Callable[[int], tuple]) -> list[Value]:
+        """Unroll every direction: ``setup(d)`` gives (projected inputs, initial states, step), ``step``
+        maps (x_t, states) to the next states, h first. Returns Y and each final state."""
+        hs_all, finals = [], []
+        for d in range(self.dirs):
+            xs, states, step = setup(d)
+            hs: list[Value] = [None] * self.seq  # type: ignore[list-item]
+            for t in self.order(d):
+                states = step(xs[t], states)
+                hs[t] = states[0]
+            hs_all.append(hs)
+            finals.append(states)
+        return self.outputs(hs_all, [list(s) for s in zip(*finals, strict=True)])
+
     def outputs(self, per_dir_h: list[list[Value]], finals: list[list[Value]]) -> list[Value]:
         """Y [seq, dirs, batch, H] (layout 1: [batch, seq, dirs, H]) and the final states [dirs, batch, H]."""
         b = self.b
@@ -170,17 +184,14 @@ def _step_input(layer: _Layer, xt: Value, h: Value, r: Value, rb: Value | None) 
 def _rnn(cx: Ctx) -> list[Value]:
     """H_t = f(X_t W^T + H_{t-1} R^T + Wb + Rb)."""
     layer = _Layer(cx, 1, ("Tanh",))
-    hs_all, finals = [], []
-    for d in range(layer.dirs):
+
+    def setup(d: int) -> tuple:
         w, r, wb, rb = layer.weights(d)
-        xs = layer.projected_inputs(w, wb)
-        h, hs = layer.initial(5, d), [None] * layer.seq
-        for t in layer.order(d):
-            h = layer.acts[d](cx.b, layer.clipped(_step_input(layer, xs[t], h, r, rb)))
-            hs[t] = h
-        hs_all.append(hs)
-        finals.append(h)
-    return layer.outputs(hs_all, [finals])
+        act = layer.acts[d]
+        return layer.projected_inputs(w, wb), (layer.initial(5, d),), \
+            lambda x, s: (act(cx.b, layer.clipped(_step_input(layer, x, s[0], r, rb))),)
+
+    return layer.run(setup)
 
 
 @converter("GRU", since=7, const_inputs=(4,), check=_check)
@@ -190,16 +201,16 @@ def _gru(cx: Ctx) -> list[Value]:
     layer = _Layer(cx, 3, ("Sigmoid", "Tanh"))
     before = int(cx.attr("linear_before_reset", 0))
     hid = layer.hidden
-    hs_all, finals = [], []
-    for d in range(layer.dirs):
+
+    def setup(d: int) -> tuple:
         f, g = layer.acts[2 * d], layer.acts[2 * d + 1]
         w, r, wb, rb = layer.weights(d)
         r_zr, r_h = b.op("split", r, axis=1, sizes=(2 * hid, hid))
         rb_zr, rb_h = (None, None) if rb is None else b.op("split", rb, axis=0, sizes=(2 * hid, hid))
-        xs = layer.projected_inputs(w, wb)
-        h, hs = layer.initial(5, d), [None] * layer.seq
-        for t in layer.order(d):
-            x_zr, x_h = b.op("split", xs[t], axis=1, sizes=(2 * hid, hid))
+
+        def step(x: Value, state: tuple) -> tuple:
+            (h,) = state
+            x_zr, x_h = b.op("split", x, axis=1, sizes=(2 * hid, hid))
             zr = _step_input(layer, x_zr, h, r_zr, rb_zr)
             z, rt = (f(b, layer.clipped(p)) for p in b.op("split", zr, axis=1, sizes=(hid, hid)))
             if before:
@@ -208,12 +219,11 @@ def _gru(cx: Ctx) -> list[Value]:
             else:
                 cand = _step_input(layer, x_h, b.op("mul", rt, h), r_h, rb_h)
             ht = g(b, layer.clipped(cand))
-            one = _scalar(b, 1.0, ht)
-            h = b.op("add", b.op("mul", b.op("sub", one, z), ht), b.op("mul", z, h))
-            hs[t] = h
-        hs_all.append(hs)
-        finals.append(h)
-    return layer.outputs(hs_all, [finals])
+            return (b.op("add", b.op("mul", b.op("sub", _scalar(b, 1.0, ht), z), ht), b.op("mul", z, h)),)
+
+        return layer.projected_inputs(w, wb), (layer.initial(5, d),), step
+
+    return layer.run(setup)
 
 
 @converter("LSTM", since=7, const_inputs=(4,), check=_check)
@@ -224,17 +234,17 @@ def _lstm(cx: Ctx) -> list[Value]:
     layer = _Layer(cx, 4, ("Sigmoid", "Tanh", "Tanh"))
     coupled = int(cx.attr("input_forget", 0))
     hid = layer.hidden
-    hs_all, h_finals, c_finals = [], [], []
-    for d in range(layer.dirs):
+
+    def setup(d: int) -> tuple:
         f, g, hact = layer.acts[3 * d], layer.acts[3 * d + 1], layer.acts[3 * d + 2]
         w, r, wb, rb = layer.weights(d)
         peep = None
         if cx.has_input(7):
             peep = b.op("split", layer.take(cx.input(7), d), axis=0, sizes=(hid,) * 3)
-        xs = layer.projected_inputs(w, wb)
-        h, c, hs = layer.initial(5, d), layer.initial(6, d), [None] * layer.seq
-        for t in layer.order(d):
-            i_, o_, f_, c_ = layer.gate_parts(_step_input(layer, xs[t], h, r, rb))
+
+        def step(x: Value, state: tuple) -> tuple:
+            h, c = state
+            i_, o_, f_, c_ = layer.gate_parts(_step_input(layer, x, h, r, rb))
             if peep is not None:
                 i_ = b.op("add", i_, b.op("mul", peep[0], c))
                 f_ = b.op("add", f_, b.op("mul", peep[2], c))
@@ -243,9 +253,8 @@ def _lstm(cx: Ctx) -> list[Value]:
             c = b.op("add", b.op("mul", ft, c), b.op("mul", it, g(b, layer.clipped(c_))))
             if peep is not None:
                 o_ = b.op("add", o_, b.op("mul", peep[1], c))
-            h = b.op("mul", f(b, layer.clipped(o_)), hact(b, c))
-            hs[t] = h
-        hs_all.append(hs)
-        h_finals.append(h)
-        c_finals.append(c)
-    return layer.outputs(hs_all, [h_finals, c_finals])
+            return b.op("mul", f(b, layer.clipped(o_)), hact(b, c)), c
+
+        return layer.projected_inputs(w, wb), (layer.initial(5, d), layer.initial(6, d)), step
+
+    return layer.run(setup)
