@@ -19,7 +19,8 @@ from axiom.ir.types import TensorType
 from axiom.runtime.torch_interop import from_torch, is_torch_tensor
 
 _TORCH_NAMES = {"f16": "float16", "bf16": "bfloat16", "f32": "float32", "f64": "float64", "i8": "int8",
-                "u8": "uint8", "i32": "int32", "i64": "int64", "bool": "bool"}
+                "u8": "uint8", "i16": "int16", "u16": "uint16", "i32": "int32", "u32": "uint32",
+                "i64": "int64", "u64": "uint64", "bool": "bool"}
 
 
 def positional(names: Sequence[str], args: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
