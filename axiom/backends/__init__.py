@@ -8,7 +8,7 @@ from types import ModuleType
 from axiom.ir.errors import UnsupportedError
 
 # name -> module with `lower(graph) -> run(arrays, bindings) -> outputs` and `available() -> bool`
-_BACKENDS = {"numpy": "axiom.backends.numpy"}
+_BACKENDS = {"numpy": "axiom.backends.numpy", "llvm": "axiom.backends.llvm"}
 # Preference order for backend="best"; the first available one wins.
 _PREFERENCE = ("numpy",)
 

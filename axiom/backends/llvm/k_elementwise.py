@@ -1,0 +1,77 @@
+"""Elementwise kernels: one loop over the result, operands broadcast by index; a flat loop (which LLVM
+vectorizes) when every operand has the result's shape or one element. Fused regions whose bodies are
+elementwise become one such loop, the body's ops computed per element with no intermediate buffer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from axiom.backends.llvm.kernel import Kernel, broadcast_offset, lowers, nest
+from axiom.backends.llvm.scalar import SCALAR_OPS
+from axiom.ir.dims import dim_product, dims_equal
+from axiom.ir.graph import Graph, Node, Value
+
+
+def _flat(operands: Sequence[Value], out: Value) -> bool:
+    return all(dims_equal(v.shape, out.shape).proved or dim_product(v.shape) == 1 for v in operands)
+
+
+def _loads(k: Kernel, operands: Sequence[Value], ptrs: Sequence[str], out: Value,
+           index: str | list[str]) -> list[str]:
+    """Each operand's element at the result's ``index`` (flat, or a multi-index with broadcasting)."""
+    vals = []
+    for v, p in zip(operands, ptrs, strict=True):
+        if isinstance(index, str):
+            at = index if dims_equal(v.shape, out.shape).proved else "0"
+        else:
+            at = broadcast_offset(k.f, v.shape, out.shape, index)
+        vals.append(k.f.load(v.dtype, p, at))
+    return vals
+
+
+def _flat_index(k: Kernel, out: Value, index: list[str]) -> str:
+    from axiom.backends.llvm.kernel import offset, strides
+
+    return offset(k.f, index, strides(k.f, out.shape))
+
+
+@lowers(*sorted(SCALAR_OPS))
+def elementwise(k: Kernel) -> None:
+    node, out = k.node, k.node.results[0]
+    if _flat(node.inputs, out):
+        with k.f.loop(k.numel(out)) as i:
+            args = _loads(k, node.inputs, k.ins, out, i)
+            k.f.store(out.dtype, _apply(k, node, args), k.outs[0], i)
+        return
+    with nest(k.f, out.shape) as idx:
+        args = _loads(k, node.inputs, k.ins, out, idx)
+        k.f.store(out.dtype, _apply(k, node, args), k.outs[0], _flat_index(k, out, idx))
+
+
+def _apply(k: Kernel, node: Node, args: list[str]) -> str:
+    dts = [v.dtype for v in node.inputs]
+    return k.scalar.emit(node.op.name, node.attrs, args, dts, node.results[0].dtype)
+
+
+def fusable(body: Graph) -> bool:
+    """A region this module runs as one loop: elementwise ops only, every result of the result's shape."""
+    if not body.outputs or not all(n.op.name in SCALAR_OPS for n in body.nodes):
+        return False
+    shape = body.outputs[0].shape
+    return all(dims_equal(o.shape, shape).proved for o in body.outputs)
+
+
+def fused(k: Kernel) -> None:
+    """A fused elementwise region: load its operands per element, run the body's ops, store its results."""
+    body, node = k.node.region, k.node
+    assert body is not None
+    out = node.results[0]
+    flat = _flat(node.inputs, out)
+    loop = k.f.loop(k.numel(out)) if flat else nest(k.f, out.shape)
+    with loop as index:
+        env = dict(zip((id(a) for a in body.inputs), _loads(k, node.inputs, k.ins, out, index), strict=True))
+        for inner in body.nodes:
+            env[id(inner.results[0])] = _apply(k, inner, [env[id(v)] for v in inner.inputs])
+        at = index if flat else _flat_index(k, out, index)
+        for r, o, p in zip(node.results, body.outputs, k.outs, strict=True):
+            k.f.store(r.dtype, env[id(o)], p, at)

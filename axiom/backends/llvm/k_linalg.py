@@ -1,0 +1,73 @@
+"""matmul (numpy semantics: 1-D operands, broadcast batch dims) and linear (x @ w^T + bias): loops in
+i-k-j order so that the innermost loop runs along contiguous rows of B and C and vectorizes."""
+
+from __future__ import annotations
+
+from axiom.backends.llvm.emit import compute_type
+from axiom.backends.llvm.k_reduce import _Acc
+from axiom.backends.llvm.kernel import Kernel, broadcast_offset, lowers, nest, offset, strides
+from axiom.ir.dims import Dim
+
+
+def _as_matrices(a_shape: tuple, b_shape: tuple) -> tuple[list[Dim], list[Dim], list[Dim], Dim, Dim, Dim]:
+    """(batch of a, batch of b, broadcast batch, M, K, N) with 1-D operands made matrices."""
+    a = list(a_shape) if len(a_shape) > 1 else [1, a_shape[0]]
+    b = list(b_shape) if len(b_shape) > 1 else [b_shape[0], 1]
+    ab, bb = a[:-2], b[:-2]
+    rank = max(len(ab), len(bb))
+    pa, pb = [1] * (rank - len(ab)) + ab, [1] * (rank - len(bb)) + bb
+    batch = [y if x == 1 else x for x, y in zip(pa, pb, strict=True)]
+    return ab, bb, batch, a[-2], a[-1], b[-1]
+
+
+@lowers("matmul")
+def matmul(k: Kernel) -> None:
+    a, b = k.node.inputs
+    out = k.node.results[0]
+    ab, bb, batch, m, kk, n = _as_matrices(a.shape, b.shape)
+    f, ty = k.f, compute_type(out.dtype)
+    mk, kn, mn = (f.op(f"mul nsw i64 {f.dim(x)}, {f.dim(y)}") for x, y in ((m, kk), (kk, n), (m, n)))
+    with nest(f, batch, "b") as bidx:
+        a0 = f.op(f"mul nsw i64 {broadcast_offset(f, ab, batch, bidx)}, {mk}")
+        b0 = f.op(f"mul nsw i64 {broadcast_offset(f, bb, batch, bidx)}, {kn}")
+        c0 = f.op(f"mul nsw i64 {offset(f, bidx, strides(f, batch))}, {mn}")
+        with f.loop(f.dim(m), "i") as i:
+            crow = f.op(f"add nsw i64 {c0}, {f.op(f'mul nsw i64 {i}, {f.dim(n)}')}")
+            with f.loop(f.dim(n), "z") as j:
+                f.store(out.dtype, k.scalar.const(0, ty), k.outs[0], f.op(f"add nsw i64 {crow}, {j}"))
+            with f.loop(f.dim(kk), "k") as p:
+                arow = f.op(f"add nsw i64 {a0}, {f.op(f'mul nsw i64 {i}, {f.dim(kk)}')}")
+                av = f.load(a.dtype, k.ins[0], f.op(f"add nsw i64 {arow}, {p}"))
+                brow = f.op(f"add nsw i64 {b0}, {f.op(f'mul nsw i64 {p}, {f.dim(n)}')}")
+                with f.loop(f.dim(n), "j") as j:
+                    bv = f.load(b.dtype, k.ins[1], f.op(f"add nsw i64 {brow}, {j}"))
+                    at = f.op(f"add nsw i64 {crow}, {j}")
+                    cv = f.load(out.dtype, k.outs[0], at)
+                    prod = k.scalar.emit("mul", None, [av, bv], [a.dtype] * 2, out.dtype)
+                    f.store(out.dtype, k.scalar.emit("add", None, [cv, prod], [out.dtype] * 2, out.dtype),
+                            k.outs[0], at)
+
+
+@lowers("linear")
+def linear(k: Kernel) -> None:
+    """y[r, o] = sum_i x[r, i] * w[o, i] (+ bias[o]): a dot product per output, along contiguous rows."""
+    x, w = k.node.inputs[0], k.node.inputs[1]
+    out = k.node.results[0]
+    f, ty = k.f, compute_type(out.dtype)
+    rows = x.shape[:-1]
+    n_in, n_out = f.dim(x.shape[-1]), f.dim(w.shape[0])
+    with nest(f, rows, "r") as ridx:
+        r = offset(f, ridx, strides(f, rows))
+        xrow = f.op(f"mul nsw i64 {r}, {n_in}")
+        yrow = f.op(f"mul nsw i64 {r}, {n_out}")
+        with f.loop(n_out, "o") as o:
+            wrow = f.op(f"mul nsw i64 {o}, {n_in}")
+            acc = _Acc(f, ty, k.scalar.const(0, ty))
+            with f.loop(n_in, "i") as i:
+                xv = f.load(x.dtype, k.ins[0], f.op(f"add nsw i64 {xrow}, {i}"))
+                wv = f.load(w.dtype, k.ins[1], f.op(f"add nsw i64 {wrow}, {i}"))
+                acc.set(f.op(f"fadd {ty} {acc.get()}, {f.op(f'fmul {ty} {xv}, {wv}')}"))
+            y = acc.get()
+            if len(k.ins) > 2:
+                y = f.op(f"fadd {ty} {y}, {f.load(k.node.inputs[2].dtype, k.ins[2], o)}")
+            f.store(out.dtype, y, k.outs[0], f.op(f"add nsw i64 {yrow}, {o}"))

@@ -1,0 +1,94 @@
+"""What every kernel emitter gets (the node, its function, operand and result buffers) and the index
+helpers they share: contiguous strides, nested loops over a shape, broadcast offsets.
+
+A kernel is one LLVM function ``void @kN(ptr out0.., ptr in0.., ptr %dims)``; emitters register as the
+``"llvm"`` facet of their op (``register_facet("llvm", "add", emit)``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from axiom.backends.llvm.emit import Function
+from axiom.backends.llvm.scalar import Scalar
+from axiom.ir.dims import Dim, dim_product
+from axiom.ir.graph import Node, Value
+from axiom.ir.opdef import register_facet
+
+
+@dataclass
+class Kernel:
+    """One node being lowered: ``ins``/``outs`` are the ptr parameters of its operands and results."""
+
+    f: Function
+    node: Node
+    ins: list[str]
+    outs: list[str]
+    declared: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def scalar(self) -> Scalar:
+        return Scalar(self.f, self.declared)
+
+    def numel(self, v: Value) -> str:
+        return self.f.dim(dim_product(v.shape))
+
+
+Emit = Callable[[Kernel], None]
+
+
+def lowers(*ops: str) -> Callable[[Emit], Emit]:
+    """Register the decorated emitter as the llvm facet of ``ops``."""
+
+    def register(fn: Emit) -> Emit:
+        for op in ops:
+            register_facet("llvm", op, fn)
+        return fn
+
+    return register
+
+
+def strides(f: Function, shape: Sequence[Dim]) -> list[str]:
+    """Row-major element strides of ``shape`` as i64 operands."""
+    out = ["1"] * len(shape)
+    acc = "1"
+    for k in range(len(shape) - 1, -1, -1):
+        out[k] = acc
+        acc = f.op(f"mul nsw i64 {acc}, {f.dim(shape[k])}") if acc != "1" else f.dim(shape[k])
+    return out
+
+
+def offset(f: Function, index: Sequence[str], strides_: Sequence[str]) -> str:
+    """sum(index[k] * strides[k])."""
+    acc = "0"
+    for i, s in zip(index, strides_, strict=True):
+        term = i if s == "1" else f.op(f"mul nsw i64 {i}, {s}")
+        acc = term if acc == "0" else f.op(f"add nsw i64 {acc}, {term}")
+    return acc
+
+
+def broadcast_offset(f: Function, shape: Sequence[Dim], out_shape: Sequence[Dim],
+                     index: Sequence[str]) -> str:
+    """The offset in a buffer of ``shape`` broadcast (numpy rules, right-aligned) to ``out_shape``."""
+    lead = len(out_shape) - len(shape)
+    st = strides(f, shape)
+    terms = [(index[lead + k], st[k]) for k, d in enumerate(shape)
+             if not (d == 1 and out_shape[lead + k] != 1)]  # a broadcast axis does not move
+    return offset(f, [i for i, _ in terms], [s for _, s in terms])
+
+
+@contextmanager
+def nest(f: Function, shape: Sequence[Dim], stem: str = "i") -> Iterator[list[str]]:
+    """Nested loops over every index of ``shape`` (outermost first); yields the index list."""
+    with _nest(f, list(shape), stem, []) as idx:
+        yield idx
+
+
+@contextmanager
+def _nest(f: Function, shape: list[Dim], stem: str, acc: list[str]) -> Iterator[list[str]]:
+    if not shape:
+        yield acc
+        return
+    with f.loop(f.dim(shape[0]), stem) as i, _nest(f, shape[1:], stem, [*acc, i]) as idx:
+        yield idx

@@ -1,0 +1,57 @@
+"""lower(graph): make the graph one the kernels cover (open non-elementwise regions, decompose ops
+without a kernel), list every node still without one at once, render, compile, wrap for the runtime."""
+
+from __future__ import annotations
+
+import hashlib
+
+from axiom.backends.llvm import k_elementwise
+from axiom.backends.llvm.render import ENTRY, render, unsupported
+from axiom.backends.llvm.runtime import NativeRun
+from axiom.backends.llvm.target import assembly, compile_module
+from axiom.ir.errors import UnsupportedError
+from axiom.ir.graph import Graph
+from axiom.ir.opdef import all_ops, get_facet
+
+# Ops with a decomposition and no kernel of their own: the level pipelines decompose them before fusion.
+DECOMPOSE: tuple[str, ...] = tuple(sorted(
+    op.name for op in all_ops() if op.decompose is not None and get_facet("llvm", op) is None))
+
+
+def prepare(graph: Graph) -> Graph:
+    """A copy every node of which has a kernel, as far as decompositions allow."""
+    from axiom.compiler.passes.unfuse import inline
+    from axiom.compiler.pipeline import run_pipeline
+
+    graph = graph.copy()
+    for node in list(graph.nodes):
+        if node.region is not None and not k_elementwise.fusable(node.region):
+            inline(graph, node)
+    todo = sorted({n.op.name for n in graph.nodes if n.op.name in DECOMPOSE})
+    if todo:
+        graph = run_pipeline(graph, "decompose{ops=" + "+".join(todo) + "}").graph
+    return graph
+
+
+def lower(graph: Graph) -> NativeRun:
+    missing = graph.missing_constants()
+    if missing:
+        raise UnsupportedError(f"graph @{graph.name} has constants without data: {', '.join(missing)}")
+    graph = prepare(graph)
+    bad = unsupported(graph)
+    if bad:
+        lines = [f"  {n.op.name}{' at ' + str(n.loc) if n.loc else ''}" for n in bad]
+        raise UnsupportedError(f"the llvm backend has no kernel for {len(bad)} node(s) of @{graph.name}:\n"
+                               + "\n".join(lines))
+    rendered = render(graph)
+    # Each module's entry gets its own name: MCJIT resolves symbols process-wide, so a second module's
+    # `axiom_main` could otherwise resolve to the first one's code.
+    entry = f"{ENTRY}_{hashlib.sha256(rendered.text.encode()).hexdigest()[:16]}"
+    rendered.text = rendered.text.replace(f"@{ENTRY}(", f"@{entry}(")
+    return NativeRun(graph, rendered, compile_module(rendered.text, entry))
+
+
+def source(graph: Graph) -> dict[str, str]:
+    """The module of ``graph`` as LLVM IR (``"ll"``) and host assembly after O3 (``"s"``)."""
+    text = render(prepare(graph)).text
+    return {"ll": text, "s": assembly(text)}

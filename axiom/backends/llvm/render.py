@@ -1,0 +1,93 @@
+"""Render a graph as one LLVM module: a kernel function per node and ``axiom_main(ptr %bufs, ptr %dims,
+ptr %status)``, which calls them in order. ``bufs[i]`` is the address of buffer slot ``i`` (graph inputs,
+constants, node results), ``dims[j]`` the value of symbol ``j``; ``status`` is a word a kernel sets when
+its input is invalid (an out-of-range index), checked by the runtime after the call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from axiom.backends.llvm import k_elementwise
+from axiom.backends.llvm.emit import Function
+from axiom.backends.llvm.kernel import Kernel
+from axiom.ir.errors import UnsupportedError
+from axiom.ir.graph import Graph, Node, Value
+from axiom.ir.opdef import get_facet
+
+ENTRY = "axiom_main"
+
+
+@dataclass
+class Rendered:
+    """The module text, the symbols in ``dims`` order, and the buffer slot of every value (by id)."""
+
+    text: str
+    symbols: list[str]
+    slots: dict[int, int]
+    values: list[Value]
+
+
+def graph_symbols(graph: Graph) -> list[str]:
+    names: set[str] = set()
+    for node in graph.nodes:
+        for v in (*node.inputs, *node.results):
+            for d in v.shape:
+                if isinstance(d, sympy.Basic):
+                    names |= {s.name for s in d.free_symbols}
+    for v in graph.inputs:
+        for d in v.shape:
+            if isinstance(d, sympy.Basic):
+                names |= {s.name for s in d.free_symbols}
+    return sorted(names)
+
+
+def unsupported(graph: Graph) -> list[Node]:
+    """The nodes no kernel can run (neither an llvm facet nor a fusable elementwise body)."""
+    bad = []
+    for node in graph.nodes:
+        if node.op.name == "const":
+            continue
+        if node.region is not None:
+            if not k_elementwise.fusable(node.region):
+                bad.append(node)
+        elif get_facet("llvm", node.op) is None:
+            bad.append(node)
+    return bad
+
+
+def render(graph: Graph) -> Rendered:
+    symbols = graph_symbols(graph)
+    index = {s: i for i, s in enumerate(symbols)}
+    values: list[Value] = list(graph.inputs)
+    for node in graph.nodes:
+        values.extend(node.results)
+    slots = {id(v): i for i, v in enumerate(values)}
+    declared: dict[str, str] = {}
+    kernels, calls = [], []
+    for n, node in enumerate(graph.nodes):
+        if node.op.name == "const":
+            continue
+        name = f"k{n}_{node.op.name}"
+        outs = [f"%out{i}" for i in range(len(node.results))]
+        ins = [f"%in{i}" for i in range(len(node.inputs))]
+        f = Function(name, [f"ptr {p}" for p in (*outs, *ins)] + ["ptr %dims", "ptr %status"], index)
+        k = Kernel(f, node, ins, outs, declared)
+        emit = k_elementwise.fused if node.region is not None else get_facet("llvm", node.op)
+        try:
+            emit(k)  # type: ignore[operator]
+        except UnsupportedError as exc:
+            where = f" at {node.loc}" if node.loc else ""
+            raise UnsupportedError(f"llvm backend: {node.op.name}{where}: {exc}") from None
+        kernels.append(f.text())
+        calls.append((name, [slots[id(r)] for r in node.results] + [slots[id(v)] for v in node.inputs]))
+    main = Function(ENTRY, ["ptr %bufs", "ptr %dims", "ptr %status"], index, linkage="")
+    for name, args in calls:
+        ptrs = []
+        for slot in args:
+            p = main.op(f"getelementptr inbounds ptr, ptr %bufs, i64 {slot}", "p")
+            ptrs.append(main.op(f"load ptr, ptr {p}", "b"))
+        main.raw(f"call void @{name}(" + ", ".join(f"ptr {p}" for p in ptrs) + ", ptr %dims, ptr %status)")
+    text = "\n".join([*declared.values(), *kernels, main.text()])
+    return Rendered(text, symbols, slots, values)
