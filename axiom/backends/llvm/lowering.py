@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
+
 from axiom.backends.llvm import k_elementwise
 from axiom.backends.llvm.render import ENTRY, render, unsupported
 from axiom.backends.llvm.runtime import NativeRun
 from axiom.backends.llvm.target import assembly, compile_module
+from axiom.ir.builder import Builder
+from axiom.ir.dtypes import f32
 from axiom.ir.errors import UnsupportedError
 from axiom.ir.graph import Graph
 from axiom.ir.opdef import all_ops, get_facet
@@ -27,10 +31,30 @@ def prepare(graph: Graph) -> Graph:
     for node in list(graph.nodes):
         if node.region is not None and not k_elementwise.fusable(node.region):
             inline(graph, node)
+    _prepack_linear_weights(graph)
     todo = sorted({n.op.name for n in graph.nodes if n.op.name in DECOMPOSE})
     if todo:
         graph = run_pipeline(graph, "decompose{ops=" + "+".join(todo) + "}").graph
     return graph
+
+
+def _prepack_linear_weights(graph: Graph) -> None:
+    """linear(x, w, b) with a constant f32 w becomes matmul(x, w^T) (+ b): w is transposed once, now, into
+    the [in, out] layout the GEMM streams, instead of at every call."""
+    for node in list(graph.nodes):
+        if node.op.name != "linear" or node.results[0].dtype != f32:
+            continue
+        w = graph.constant_of(node.inputs[1])
+        if w is None:
+            continue
+        b = Builder(graph, before=node, loc=node.loc)
+        name = f"{node.inputs[1].name or 'w'}.T"
+        wt = graph.add_constant(np.ascontiguousarray(w.T), name, node.loc, before=node)
+        y = b.op("matmul", node.inputs[0], wt)
+        if len(node.inputs) > 2:
+            y = b.op("add", y, node.inputs[2])
+        graph.replace_all_uses(node.results[0], y)
+        graph.erase(node)
 
 
 def lower(graph: Graph) -> NativeRun:
