@@ -30,25 +30,12 @@ _SIG = ctypes.CFUNCTYPE(None, _I64, _I64, _I64, _PTR, _I64, _PTR, _I64, _PTR, _I
 
 
 def compile_sgemm() -> tuple[Callable, object]:
-    """(ctypes function, engine to keep alive): the kernel at O3 for the host CPU."""
-    import llvmlite.binding as llvm
-
+    """(ctypes function, compiled module to keep alive): the kernel at O3 for the host CPU."""
     from axiom.backends.llvm.gemm import gemm_ir
+    from axiom.backends.llvm.target import compile_module
 
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    tm = llvm.Target.from_default_triple().create_target_machine(
-        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3, jit=True
-    )
-    mod = llvm.parse_assembly(gemm_ir())
-    mod.verify()
-    mod.triple, mod.data_layout = tm.triple, str(tm.target_data)
-    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=3))
-    pb.getModulePassManager().run(mod, pb)
-    mod.verify()
-    ee = llvm.create_mcjit_compiler(mod, tm)
-    ee.finalize_object()
-    return _SIG(ee.get_function_address("axiom_sgemm")), ee
+    compiled = compile_module(gemm_ir(), "axiom_sgemm", use_cache=False)
+    return _SIG(compiled.address), compiled
 
 
 def interleaved_seconds(fns: list[Callable[[], object]], repeats: int) -> list[float]:

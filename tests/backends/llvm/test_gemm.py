@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 llvm = pytest.importorskip("llvmlite.binding")
 
 from axiom.backends.llvm.gemm import KC, MC, NC, gemm_ir  # noqa: E402
+from axiom.backends.llvm.target import compile_module  # noqa: E402
 
 PAGE = mmap.PAGESIZE
 _I64, _PTR = ctypes.c_int64, ctypes.c_void_p
@@ -27,22 +28,10 @@ _keep: list[object] = []  # guarded buffers must outlive the arrays viewing them
 
 @functools.cache
 def _sgemm():
-    """The kernel compiled as the backend will: O3 for the host CPU, verified before and after."""
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    tm = llvm.Target.from_default_triple().create_target_machine(
-        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3, jit=True
-    )
-    mod = llvm.parse_assembly(gemm_ir())
-    mod.verify()
-    mod.triple, mod.data_layout = tm.triple, str(tm.target_data)
-    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=3))
-    pb.getModulePassManager().run(mod, pb)
-    mod.verify()
-    ee = llvm.create_mcjit_compiler(mod, tm)
-    ee.finalize_object()
-    _keep.append(ee)
-    return _SIG(ee.get_function_address("axiom_sgemm"))
+    """The kernel compiled as the backend compiles modules: O3 for the host CPU, verified before and after."""
+    compiled = compile_module(gemm_ir(), "axiom_sgemm", use_cache=False)
+    _keep.append(compiled)
+    return _SIG(compiled.address)
 
 
 def _guarded(n: int) -> np.ndarray:
