@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from axiom.backends.llvm.kernel import Kernel, broadcast_offset, lowers, nest
+from axiom.backends.llvm.kernel import Kernel, broadcast_offset, lowers, nest, offset, strides
 from axiom.backends.llvm.scalar import SCALAR_OPS
 from axiom.ir.dims import dim_product, dims_equal
 from axiom.ir.graph import Graph, Node, Value
@@ -30,8 +30,6 @@ def _loads(k: Kernel, operands: Sequence[Value], ptrs: Sequence[str], out: Value
 
 
 def _flat_index(k: Kernel, out: Value, index: list[str]) -> str:
-    from axiom.backends.llvm.kernel import offset, strides
-
     return offset(k.f, index, strides(k.f, out.shape))
 
 

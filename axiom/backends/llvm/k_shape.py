@@ -4,6 +4,7 @@ index sets the run's status word (the runtime raises) and reads nothing."""
 
 from __future__ import annotations
 
+from axiom.backends.llvm.emit import compute_type
 from axiom.backends.llvm.kernel import Kernel, broadcast_offset, lowers, nest, offset, strides
 from axiom.ir.errors import UnsupportedError
 from axiom.ir.ops.shape import _slice_bounds, _slice_plan
@@ -116,8 +117,6 @@ def pad(k: Kernel) -> None:
 
 
 def _ty(v) -> str:  # noqa: ANN001
-    from axiom.backends.llvm.emit import compute_type
-
     return compute_type(v.dtype)
 
 

@@ -30,17 +30,10 @@ class Rendered:
 
 
 def graph_symbols(graph: Graph) -> list[str]:
-    names: set[str] = set()
-    for node in graph.nodes:
-        for v in (*node.inputs, *node.results):
-            for d in v.shape:
-                if isinstance(d, sympy.Basic):
-                    names |= {s.name for s in d.free_symbols}
-    for v in graph.inputs:
-        for d in v.shape:
-            if isinstance(d, sympy.Basic):
-                names |= {s.name for s in d.free_symbols}
-    return sorted(names)
+    """Every symbol in the graph's value types, sorted: the order of the ``dims`` array."""
+    values = [*graph.inputs, *(v for node in graph.nodes for v in (*node.inputs, *node.results))]
+    return sorted({s.name for v in values for d in v.shape if isinstance(d, sympy.Basic)
+                   for s in d.free_symbols})
 
 
 def unsupported(graph: Graph) -> list[Node]:
