@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -57,6 +58,7 @@ def compile(  # noqa: A001 - the public name
     opt_level: int = 2,
     passes: str | Sequence[Pass | str] | None = None,
     verify: bool = True,
+    threads: int | None = None,
     print_ir_before: Sequence[str] = (),
     print_ir_after: Sequence[str] = (),
     print_ir_after_all: bool = False,
@@ -73,6 +75,7 @@ def compile(  # noqa: A001 - the public name
     of Pass objects, your own included); the level's pipeline decomposes the ops the backend
     lists in its ``DECOMPOSE`` (none for numpy). The ``print_ir_*``, ``ir_dump_dir`` and
     ``pass_timing`` switches show the IR as the passes change it (on ``out``, default stderr).
+    ``threads`` caps the threads a native backend's kernels use (llvm; default: every CPU available).
 
     An ONNX model whose shapes or axes depend on the values of graph inputs (a Reshape's shape
     or a ReduceSum's axes given as an input) gives a :class:`SpecializedExecutable`: it compiles
@@ -84,19 +87,22 @@ def compile(  # noqa: A001 - the public name
         model, inputs, special = _onnx_specialization(model)
         if special:
             return SpecializedExecutable(inputs, special, lambda values: _compile_graph(
-                import_onnx(model, values), backend, opt_level, passes, verify, instrument))
+                import_onnx(model, values), backend, opt_level, passes, verify, instrument, threads))
     graph = to_graph(model, example_inputs, dynamic_shapes)
-    return _compile_graph(graph, backend, opt_level, passes, verify, instrument)
+    return _compile_graph(graph, backend, opt_level, passes, verify, instrument, threads)
 
 
 def _compile_graph(graph: Graph, backend: str, opt_level: int, passes: Any, verify: bool,
-                   instrument: Instrumentation) -> Executable:
+                   instrument: Instrumentation, threads: int | None = None) -> Executable:
     module = get_backend(backend)
+    options = {} if threads is None else {"threads": threads}
+    if options and "threads" not in inspect.signature(module.lower).parameters:
+        raise UnsupportedError(f"backend {module.__name__.rsplit('.', 1)[-1]!r} takes no threads= option")
     if passes is None:  # the level's pipeline, with the ops this backend cannot run decomposed
         passes = pipeline_for(opt_level, getattr(module, "DECOMPOSE", ()))
     result = run_pipeline(graph, passes, opt_level, verify, instrument)
     name = module.__name__.rsplit(".", 1)[-1]
-    return Executable(ir=result.graph, backend=name, run=module.lower(result.graph),
+    return Executable(ir=result.graph, backend=name, run=module.lower(result.graph, **options),
                       passes=result.passes, properties=result.properties, context=result.context)
 
 

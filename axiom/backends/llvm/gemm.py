@@ -36,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import numpy as np
+
 MR = 6  # micro-tile rows (A strip height)
 NR = 16  # micro-tile columns (B strip width): two <8 x float>
 VW = 8  # f32 lanes in an AVX2 register
@@ -283,11 +285,14 @@ def _when(f: _Fn, cond: str, label: str, body: Callable[[], list[str]], vals: li
     return [f.op(f"phi {V8} [ {n}, %{end} ], [ {o}, %{pred} ]", "j") for n, o in zip(new, vals, strict=True)]
 
 
-def _driver(name: str) -> str:
-    """The loop nest: pack B per (KC x NC) block, A per (MC x KC) block, run the micro-kernel."""
+def _driver(name: str, a_packed: bool = False, b_packed: bool = False) -> str:
+    """The loop nest: pack B per (KC x NC) block, A per (MC x KC) block, run the micro-kernel. An operand
+    packed ahead of time (``pack_a``/``pack_b`` below) is read in place instead."""
     f = _Fn()
-    f.do(f"%pb = alloca [{KC * NC} x float], align 64")
-    f.do(f"%pa = alloca [{MC * KC} x float], align 64")
+    if not b_packed:
+        f.do(f"%pb = alloca [{KC * NC} x float], align 64")
+    if not a_packed:
+        f.do(f"%pa = alloca [{MC * KC} x float], align 64")
     f.do("%relu = icmp eq i32 %act, 1")
     f.do("%acc = icmp ne i32 %accumulate, 0")
     f.do("%kend = call i64 @llvm.smax.i64(i64 %K, i64 1)")  # one K block even when K = 0
@@ -299,22 +304,27 @@ def _driver(name: str) -> str:
             first = f.op(f"icmp eq i64 {pc}, 0")
             first = f.op(f"select i1 %acc, i1 false, i1 {first}", "first")
             last = f.op(f"icmp sge i64 {f.op(f'add nsw i64 {pc}, {KC}')}, %K", "last")
-            bblock = f.gep("float", "%B", f.op(f"add nsw i64 {f.op(f'mul nsw i64 {pc}, %ldb')}, {jc}"))
-            f.do(f"call void @{name}.pack_b(ptr %pb, ptr {bblock}, i64 %ldb, i64 {nc}, i64 {kc})")
+            if not b_packed:
+                bblock = f.gep("float", "%B", f.op(f"add nsw i64 {f.op(f'mul nsw i64 {pc}, %ldb')}, {jc}"))
+                f.do(f"call void @{name}.pack_b(ptr %pb, ptr {bblock}, i64 %ldb, i64 {nc}, i64 {kc})")
             with f.loop("ic", "0", "%M", MC) as ic:
                 mc = f.smin(str(MC), f.op(f"sub nsw i64 %M, {ic}"))
-                ablock = f.gep("float", "%A", f.op(f"add nsw i64 {f.op(f'mul nsw i64 {ic}, %lda')}, {pc}"))
-                f.do(f"call void @{name}.pack_a(ptr %pa, ptr {ablock}, i64 %lda, i64 {mc}, i64 {kc})")
+                if not a_packed:
+                    aoff = f.op(f"add nsw i64 {f.op(f'mul nsw i64 {ic}, %lda')}, {pc}")
+                    ablock = f.gep("float", "%A", aoff)
+                    f.do(f"call void @{name}.pack_a(ptr %pa, ptr {ablock}, i64 %lda, i64 {mc}, i64 {kc})")
                 with f.loop("jr", "0", nc, NR) as jr:
                     nr = f.smin(str(NR), f.op(f"sub nsw i64 {nc}, {jr}"))
                     col = f.op(f"add nsw i64 {jc}, {jr}", "col")
-                    pbs = f.gep("float", "%pb", f.op(f"mul nsw i64 {jr}, {kc}"))
+                    pbs = (_strip(f, "%B", col, pc, NR) if b_packed
+                           else f.gep("float", "%pb", f.op(f"mul nsw i64 {jr}, {kc}")))
                     has_bias = f.op("icmp ne ptr %bias, null")
                     bias = f.op(f"select i1 {has_bias}, ptr {f.gep('float', '%bias', col)}, ptr null", "bias")
                     with f.loop("ir", "0", mc, MR) as ir:
                         mr = f.smin(str(MR), f.op(f"sub nsw i64 {mc}, {ir}"))
-                        pas = f.gep("float", "%pa", f.op(f"mul nsw i64 {ir}, {kc}"))
                         row = f.op(f"add nsw i64 {ic}, {ir}", "row")
+                        pas = (_strip(f, "%A", row, pc, MR) if a_packed
+                               else f.gep("float", "%pa", f.op(f"mul nsw i64 {ir}, {kc}")))
                         ctile = f.gep(
                             "float", "%C", f.op(f"add nsw i64 {f.op(f'mul nsw i64 {row}, %ldc')}, {col}")
                         )
@@ -329,6 +339,55 @@ def _driver(name: str) -> str:
     )
 
 
+def _strip(f: _Fn, packed: str, first: str, pc: str, width: int) -> str:
+    """Where k = pc of the strip starting at row/column ``first`` lies in an operand packed ahead of time:
+    strip s = first/width is ``K x width`` floats at ``s * K * width``, so this is first*K + pc*width."""
+    at = f.op(f"add nsw i64 {f.op(f'mul nsw i64 {first}, %K')}, {f.op(f'mul nsw i64 {pc}, {width}')}")
+    return f.gep("float", packed, at)
+
+
+def aligned_zeros(shape: tuple[int, ...], align: int = 64) -> np.ndarray:
+    """A zeroed f32 array whose data starts on an ``align``-byte boundary (the micro-kernel loads packed
+    B strips with aligned vector loads)."""
+    n = int(np.prod(shape))
+    raw = np.zeros(n + align // 4, np.float32)
+    skip = (-raw.ctypes.data % align) // 4
+    return raw[skip:skip + n].reshape(shape)
+
+
+def pack_a(a: np.ndarray) -> np.ndarray:
+    """A[M, K] packed ahead of time as ``[ceil(M/6), K, 6]`` row strips (rows past M zero), the layout the
+    micro-kernel streams; for ``gemm_body(..., a_packed=True)``."""
+    m, k = a.shape
+    out = aligned_zeros((-(-m // MR), k, MR))
+    padded = np.zeros((out.shape[0] * MR, k), np.float32)
+    padded[:m] = a
+    out[...] = padded.reshape(-1, MR, k).transpose(0, 2, 1)
+    return out
+
+
+def pack_b(b: np.ndarray) -> np.ndarray:
+    """B[K, N] packed ahead of time as ``[ceil(N/16), K, 16]`` column strips (columns past N zero)."""
+    k, n = b.shape
+    out = aligned_zeros((-(-n // NR), k, NR))
+    padded = np.zeros((k, out.shape[0] * NR), np.float32)
+    padded[:, :n] = b
+    out[...] = padded.reshape(k, -1, NR).transpose(1, 0, 2)
+    return out
+
+
 def gemm_ir(name: str = "axiom_sgemm") -> str:
     """LLVM IR text of a module defining the sgemm entry point ``name`` and its internal helpers."""
-    return "\n".join([_DECLS, _pack_a(name), _pack_b(name), _micro(name), _driver(name)])
+    return "\n".join([_DECLS, gemm_body(name)])
+
+
+def gemm_declares() -> dict[str, str]:
+    """The ``declare`` line of each intrinsic the GEMM calls, by function name (to merge into a module's)."""
+    return {line.split("@", 1)[1].split("(", 1)[0]: line for line in _DECLS.splitlines()}
+
+
+def gemm_body(name: str, a_packed: bool = False, b_packed: bool = False) -> str:
+    """The definitions of ``name`` and its helpers, without the intrinsics' declarations. With
+    ``a_packed`` (``b_packed``) the A (B) argument is the operand packed by ``pack_a`` (``pack_b``);
+    lda (ldb) is then unused."""
+    return "\n".join([_pack_a(name), _pack_b(name), _micro(name), _driver(name, a_packed, b_packed)])

@@ -4,7 +4,7 @@ i-k-j order so that the innermost loop runs along contiguous rows of B and C and
 from __future__ import annotations
 
 from axiom.backends.llvm.emit import compute_type
-from axiom.backends.llvm.gemm import gemm_ir
+from axiom.backends.llvm.gemm_mt import declare_sgemm_mt
 from axiom.backends.llvm.k_reduce import _Acc
 from axiom.backends.llvm.kernel import Kernel, broadcast_offset, lowers, nest, offset, strides
 from axiom.ir.dims import Dim
@@ -22,17 +22,14 @@ def _as_matrices(a_shape: tuple, b_shape: tuple) -> tuple[list[Dim], list[Dim], 
     return ab, bb, batch, a[-2], a[-1], b[-1]
 
 
-GEMM = "axiom_sgemm"
-
-
-def _sgemm(k: Kernel, a0: str, b0: str, c0: str, m: str, kk: str, n: str) -> None:
-    """C[c0..] = A[a0..] @ B[b0..] through the tuned f32 GEMM (packing, blocking, 6x16 FMA micro-kernel)."""
-    if GEMM not in k.declared:  # its module-level definitions, once (internal: no clash between modules)
-        k.declared[GEMM] = gemm_ir(GEMM).replace(f"define void @{GEMM}(", f"define internal void @{GEMM}(")
+def _sgemm(k: Kernel, a0: str, b0: str, c0: str, m: str, kk: str, n: str, b_packed: bool) -> None:
+    """C[c0..] = A[a0..] @ B[b0..] through the tuned f32 GEMM (packing, blocking, 6x16 FMA micro-kernel),
+    over the kernel's threads when the product is large; ``b_packed``: B is a constant packed at load."""
+    gemm = declare_sgemm_mt(k.declared, b_packed=b_packed)
     f = k.f
     pa, pb, pc = (f.gep(f32, p, o) for p, o in ((k.ins[0], a0), (k.ins[1], b0), (k.outs[0], c0)))
-    f.raw(f"call void @{GEMM}(i64 {m}, i64 {n}, i64 {kk}, ptr {pa}, i64 {kk}, ptr {pb}, i64 {n}, "
-          f"ptr {pc}, i64 {n}, ptr null, i32 0, i32 0)")
+    f.raw(f"call void @{gemm}(i64 {m}, i64 {n}, i64 {kk}, ptr {pa}, i64 {kk}, ptr {pb}, i64 {n}, "
+          f"ptr {pc}, i64 {n}, ptr null, i32 0, i32 0, i64 {k.threads})")
 
 
 @lowers("matmul")
@@ -41,13 +38,14 @@ def matmul(k: Kernel) -> None:
     out = k.node.results[0]
     ab, bb, batch, m, kk, n = _as_matrices(a.shape, b.shape)
     f, ty = k.f, compute_type(out.dtype)
+    b_packed = out.dtype == f32 and b.rank == 2 and k.prepack(b, "gemm_b")
     mk, kn, mn = (f.op(f"mul nsw i64 {f.dim(x)}, {f.dim(y)}") for x, y in ((m, kk), (kk, n), (m, n)))
     with nest(f, batch, "b") as bidx:
         a0 = f.op(f"mul nsw i64 {broadcast_offset(f, ab, batch, bidx)}, {mk}")
         b0 = f.op(f"mul nsw i64 {broadcast_offset(f, bb, batch, bidx)}, {kn}")
         c0 = f.op(f"mul nsw i64 {offset(f, bidx, strides(f, batch))}, {mn}")
         if out.dtype == f32:
-            _sgemm(k, a0, b0, c0, f.dim(m), f.dim(kk), f.dim(n))
+            _sgemm(k, a0, b0, c0, f.dim(m), f.dim(kk), f.dim(n), b_packed)
             return
         with f.loop(f.dim(m), "i") as i:
             crow = f.op(f"add nsw i64 {c0}, {f.op(f'mul nsw i64 {i}, {f.dim(n)}')}")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from axiom.backends.llvm.emit import Function, compute_type
+from axiom.backends.llvm.k_conv import conv2d_gemm
 from axiom.backends.llvm.k_reduce import _Acc
 from axiom.backends.llvm.kernel import Kernel, lowers, nest, offset, strides
+from axiom.ir.dtypes import f32
 from axiom.ir.graph import Value
 
 
@@ -33,6 +35,9 @@ def _tap(f: Function, o: str, k: str, stride: int, dil: int, pad: int, size: str
 def conv2d(k: Kernel) -> None:
     x, w = k.node.inputs[0], k.node.inputs[1]
     out, a = k.node.results[0], k.node.attrs
+    if out.dtype == f32 and all(v.dtype == f32 for v in k.node.inputs):
+        conv2d_gemm(k)
+        return
     f, ty = k.f, compute_type(out.dtype)
     _, _, h, wd = (f.dim(d) for d in _nchw(x.shape, a.layout))
     _, cout, oh, ow = _nchw(out.shape, a.layout)

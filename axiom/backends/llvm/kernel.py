@@ -26,10 +26,21 @@ class Kernel:
     ins: list[str]
     outs: list[str]
     declared: dict[str, str] = field(default_factory=dict)
+    threads: int = 1  # how many threads a kernel may use (through the parallel-for)
+    packable: frozenset[int] = frozenset()  # ids of the constants only one kernel reads
+    packed: dict[int, str] = field(default_factory=dict)  # constant id -> how the runtime packs it
 
     @property
     def scalar(self) -> Scalar:
         return Scalar(self.f, self.declared)
+
+    def prepack(self, v: Value, how: str) -> bool:
+        """Have the runtime hand constant ``v`` to this kernel packed by ``how`` (runtime.PACKERS), once at
+        load time; False (nothing asked) unless ``v`` is a constant no other kernel or output reads."""
+        if id(v) not in self.packable:
+            return False
+        self.packed[id(v)] = how
+        return True
 
     def numel(self, v: Value) -> str:
         return self.f.dim(dim_product(v.shape))

@@ -4,6 +4,7 @@ without a kernel), list every node still without one at once, render, compile, w
 from __future__ import annotations
 
 import hashlib
+import os
 
 import numpy as np
 
@@ -57,7 +58,23 @@ def _prepack_linear_weights(graph: Graph) -> None:
         graph.erase(node)
 
 
-def lower(graph: Graph) -> NativeRun:
+def default_threads() -> int:
+    """``$AXIOM_NUM_THREADS`` when set, else the number of CPUs this process may run on."""
+    env = os.environ.get("AXIOM_NUM_THREADS")
+    if env:
+        return _check_threads(int(env) if env.strip().isdigit() else env)
+    return max(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 1)
+
+
+def _check_threads(threads: object) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise UnsupportedError(f"threads must be a positive integer, got {threads!r}")
+    return threads
+
+
+def lower(graph: Graph, threads: int | None = None) -> NativeRun:
+    """Compile ``graph`` for this CPU; large kernels use ``threads`` threads (default: every CPU this
+    process may use, or ``$AXIOM_NUM_THREADS``)."""
     missing = graph.missing_constants()
     if missing:
         raise UnsupportedError(f"graph @{graph.name} has constants without data: {', '.join(missing)}")
@@ -67,7 +84,7 @@ def lower(graph: Graph) -> NativeRun:
         lines = [f"  {n.op.name}{' at ' + str(n.loc) if n.loc else ''}" for n in bad]
         raise UnsupportedError(f"the llvm backend has no kernel for {len(bad)} node(s) of @{graph.name}:\n"
                                + "\n".join(lines))
-    rendered = render(graph)
+    rendered = render(graph, default_threads() if threads is None else _check_threads(threads))
     # Each module's entry gets its own name: MCJIT resolves symbols process-wide, so a second module's
     # `axiom_main` could otherwise resolve to the first one's code.
     entry = f"{ENTRY}_{hashlib.sha256(rendered.text.encode()).hexdigest()[:16]}"
@@ -75,7 +92,7 @@ def lower(graph: Graph) -> NativeRun:
     return NativeRun(graph, rendered, compile_module(rendered.text, entry))
 
 
-def source(graph: Graph) -> dict[str, str]:
+def source(graph: Graph, threads: int | None = None) -> dict[str, str]:
     """The module of ``graph`` as LLVM IR (``"ll"``) and host assembly after O3 (``"s"``)."""
-    text = render(prepare(graph)).text
+    text = render(prepare(graph), default_threads() if threads is None else _check_threads(threads)).text
     return {"ll": text, "s": assembly(text)}

@@ -27,6 +27,7 @@ class Rendered:
     symbols: list[str]
     slots: dict[int, int]
     values: list[Value]
+    packed: dict[int, str]  # constant id -> packing (runtime.PACKERS) its kernel reads it in
 
 
 def graph_symbols(graph: Graph) -> list[str]:
@@ -50,7 +51,7 @@ def unsupported(graph: Graph) -> list[Node]:
     return bad
 
 
-def render(graph: Graph) -> Rendered:
+def render(graph: Graph, threads: int = 1) -> Rendered:
     symbols = graph_symbols(graph)
     index = {s: i for i, s in enumerate(symbols)}
     values: list[Value] = list(graph.inputs)
@@ -58,6 +59,10 @@ def render(graph: Graph) -> Rendered:
         values.extend(node.results)
     slots = {id(v): i for i, v in enumerate(values)}
     declared: dict[str, str] = {}
+    outputs = {id(v) for v in graph.outputs}
+    packable = frozenset(id(n.results[0]) for n in graph.nodes if n.op.name == "const"
+                         and len(n.results[0].uses) == 1 and id(n.results[0]) not in outputs)
+    packed: dict[int, str] = {}
     kernels, calls = [], []
     for n, node in enumerate(graph.nodes):
         if node.op.name == "const":
@@ -66,7 +71,7 @@ def render(graph: Graph) -> Rendered:
         outs = [f"%out{i}" for i in range(len(node.results))]
         ins = [f"%in{i}" for i in range(len(node.inputs))]
         f = Function(name, [f"ptr {p}" for p in (*outs, *ins)] + ["ptr %dims", "ptr %status"], index)
-        k = Kernel(f, node, ins, outs, declared)
+        k = Kernel(f, node, ins, outs, declared, threads, packable, packed)
         emit = k_elementwise.fused if node.region is not None else get_facet("llvm", node.op)
         try:
             emit(k)  # type: ignore[operator]
@@ -83,4 +88,4 @@ def render(graph: Graph) -> Rendered:
             ptrs.append(main.op(f"load ptr, ptr {p}", "b"))
         main.raw(f"call void @{name}(" + ", ".join(f"ptr {p}" for p in ptrs) + ", ptr %dims, ptr %status)")
     text = "\n".join([*declared.values(), *kernels, main.text()])
-    return Rendered(text, symbols, slots, values)
+    return Rendered(text, symbols, slots, values, packed)

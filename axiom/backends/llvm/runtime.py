@@ -5,10 +5,11 @@ constants are held as contiguous arrays for the life of the run function."""
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from axiom.backends.llvm.gemm import aligned_zeros, pack_a, pack_b
 from axiom.backends.llvm.render import Rendered
 from axiom.backends.llvm.target import Compiled
 from axiom.compiler.memory import plan_memory
@@ -17,7 +18,23 @@ from axiom.ir.errors import AxiomError
 from axiom.ir.graph import Graph, Value
 
 MAIN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-STATUS_MESSAGES = {1: "gather: an index is out of range for its axis"}
+STATUS_MESSAGES = {1: "gather: an index is out of range for its axis",
+                   2: "out of memory for a convolution's scratch buffer"}
+
+
+def _pack_conv_weights(w: np.ndarray, groups: str) -> np.ndarray:
+    """Each group's [og, cg*kh*kw] weight matrix packed as the GEMM's A operand, groups one after another."""
+    g = int(groups)
+    mats = w.reshape(g, w.shape[0] // g, -1)
+    packed = [pack_a(m) for m in mats]
+    out = aligned_zeros((sum(p.size for p in packed),))
+    out[...] = np.concatenate([p.ravel() for p in packed])
+    return out
+
+
+# How a kernel may ask for a constant to be packed (Kernel.prepack): name -> (array, argument) -> array.
+PACKERS: dict[str, Callable[[np.ndarray, str], np.ndarray]] = {
+    "gemm_a": lambda a, _: pack_a(a), "gemm_b": lambda b, _: pack_b(b), "conv_a": _pack_conv_weights}
 
 
 class NativeRun:
@@ -35,6 +52,9 @@ class NativeRun:
                 r = node.results[0]
                 data = graph.constants[node.attrs["name"]]
                 self.constants[id(r)] = np.ascontiguousarray(data, r.dtype.np_dtype)
+        for key, how in rendered.packed.items():
+            name, _, arg = how.partition("/")
+            self.constants[key] = PACKERS[name](self.constants[key], arg)
         self._layouts: dict[tuple, tuple[int, dict[int, tuple[int, int]]]] = {}
 
     def _layout(self, bindings: Mapping[str, int]) -> tuple[int, dict[int, tuple[int, int]]]:

@@ -1,0 +1,184 @@
+"""f32 conv2d as GEMM: per image and group, the input patches are unrolled into a column matrix
+(im2col; skipped for a 1x1, stride-1, unpadded conv, whose input already is that matrix) and
+multiplied with the weights by the threaded sgemm.
+
+NCHW: ``out[n, g] (og x P) = W[g] (og x K) @ col (K x P)``, K = cg*kh*kw in the weight's own
+(c, ky, kx) order, P = oh*ow; the bias is written first and the GEMM accumulates onto it.
+NHWC: ``out[n, :, g] (P x og) = col (P x K) @ Wt[g] (K x og)`` with K in (ky, kx, c) order, so each
+patch row copies runs of contiguous channels; the weights are transposed into that layout per call
+(a cost of K x cout, small beside the product's P x K x cout) and the bias is the GEMM's epilogue.
+Scratch buffers come from malloc; when it fails the kernel sets the status word and writes nothing.
+"""
+
+from __future__ import annotations
+
+from axiom.backends.llvm.emit import Function
+from axiom.backends.llvm.gemm import MR
+from axiom.backends.llvm.gemm_mt import declare_sgemm_mt
+from axiom.backends.llvm.kernel import Kernel
+from axiom.ir.dtypes import f32
+
+STATUS_NO_MEMORY = 2
+_F0 = "0.0"
+
+
+def _mul(f: Function, *xs: str) -> str:
+    acc = xs[0]
+    for x in xs[1:]:
+        acc = f.op(f"mul nsw i64 {acc}, {x}")
+    return acc
+
+
+def _add(f: Function, *xs: str) -> str:
+    acc = xs[0]
+    for x in xs[1:]:
+        acc = f.op(f"add nsw i64 {acc}, {x}")
+    return acc
+
+
+def _coord(f: Function, o: str, kk: str, stride: int, dil: int, pad: int, size: str) -> tuple[str, str]:
+    """(o*stride - pad + kk*dil, whether it lies in [0, size))."""
+    pos = _add(f, _mul(f, o, str(stride)), _mul(f, kk, str(dil)))
+    pos = f.op(f"sub nsw i64 {pos}, {pad}") if pad else pos
+    ok = f.op(f"and i1 {f.op(f'icmp sge i64 {pos}, 0')}, {f.op(f'icmp slt i64 {pos}, {size}')}")
+    return pos, ok
+
+
+def _guarded_load(f: Function, base: str, index: str, ok: str) -> str:
+    """base[index] where ``ok``, else 0.0; the address is clamped so nothing out of range is read."""
+    safe = f.op(f"select i1 {ok}, i64 {index}, i64 0")
+    v = f.load(f32, base, safe)
+    return f.op(f"select i1 {ok}, float {v}, float {_F0}")
+
+
+class _Conv:
+    """The conv's sizes as i64 operands and its static attributes."""
+
+    def __init__(self, k: Kernel) -> None:
+        x, w, out, a = k.node.inputs[0], k.node.inputs[1], k.node.results[0], k.node.attrs
+        f = k.f
+        self.nchw = a.layout == "NCHW"
+        xs = x.shape if self.nchw else (x.shape[0], x.shape[3], x.shape[1], x.shape[2])
+        os_ = out.shape if self.nchw else (out.shape[0], out.shape[3], out.shape[1], out.shape[2])
+        self.batch, self.cin, self.h, self.w = (f.dim(d) for d in xs)
+        _, self.cout, self.oh, self.ow = (f.dim(d) for d in os_)
+        self.cg, self.kh, self.kw = (f.dim(d) for d in w.shape[1:])
+        self.groups = a.groups
+        self.og = f.op(f"sdiv i64 {self.cout}, {a.groups}")
+        (self.sh, self.sw), (self.dh, self.dw) = a.stride, a.dilation
+        self.top, self.left = a.padding[0], a.padding[1]
+        self.p = _mul(f, self.oh, self.ow)
+        self.kdim = _mul(f, self.cg, self.kh, self.kw)
+        self.hw = _mul(f, self.h, self.w)
+        self.pointwise = (tuple(w.shape[2:]) == (1, 1) and tuple(a.stride) == (1, 1)
+                          and not any(a.padding))
+
+
+def conv2d_gemm(k: Kernel) -> None:
+    f, c = k.f, _Conv(k)
+    has_bias = len(k.ins) > 2
+    w = k.node.inputs[1]
+    # NCHW reads each group's weight matrix as the GEMM's A: a constant one is packed once, at load time.
+    a_packed = c.nchw and isinstance(w.shape[0], int) and k.prepack(w, f"conv_a/{c.groups}")
+    gemm = declare_sgemm_mt(k.declared, a_packed=a_packed)
+    k.declared["malloc"] = "declare ptr @malloc(i64)"
+    k.declared["free"] = "declare void @free(ptr)"
+    col = "null" if c.pointwise else f.op(f"call ptr @malloc(i64 {_mul(f, c.kdim, c.p, '4')})")
+    wt = "null" if c.nchw else f.op(f"call ptr @malloc(i64 {_mul(f, c.kdim, c.cout, '4')})")
+    failed = "false"
+    for buf in (col, wt):
+        if buf != "null":
+            failed = f.op(f"or i1 {failed}, {f.op(f'icmp eq ptr {buf}, null')}")
+    with f.when(failed):
+        f.raw(f"store i64 {STATUS_NO_MEMORY}, ptr %status")
+    with f.when(f.op(f"xor i1 {failed}, true")):
+        if not c.nchw:
+            _transpose_weights(k, c, wt)
+        with f.loop(c.batch, "n") as n, f.loop(str(c.groups), "g") as g:
+            if c.nchw:
+                _nchw_group(k, c, gemm, col, n, g, has_bias, a_packed)
+            else:
+                _nhwc_group(k, c, gemm, col, wt, n, g, has_bias)
+    for buf in (col, wt):
+        if buf != "null":
+            f.raw(f"call void @free(ptr {buf})")
+
+
+def _nchw_group(k: Kernel, c: _Conv, gemm: str, col: str, n: str, g: str, has_bias: bool,
+                a_packed: bool) -> None:
+    f = k.f
+    xg = f.gep(f32, k.ins[0], _mul(f, _add(f, _mul(f, n, c.cin), _mul(f, g, c.cg)), c.hw))
+    if not c.pointwise:
+        _im2col_nchw(f, c, xg, col)
+    cg_ = f.gep(f32, k.outs[0], _mul(f, _add(f, _mul(f, n, c.cout), _mul(f, g, c.og)), c.p))
+    if has_bias:
+        with f.loop(c.og, "r") as r:
+            b = f.load(f32, k.ins[2], _add(f, _mul(f, g, c.og), r))
+            row = _mul(f, r, c.p)
+            with f.loop(c.p, "j") as j:
+                f.store(f32, b, cg_, _add(f, row, j))
+    og = k.node.inputs[1].shape[0] // c.groups if a_packed else 0
+    rows = str(-(-og // MR) * MR) if a_packed else c.og  # a packed group fills whole 6-row strips
+    wg = f.gep(f32, k.ins[1], _mul(f, g, rows, c.kdim))
+    src = xg if c.pointwise else col
+    f.raw(f"call void @{gemm}(i64 {c.og}, i64 {c.p}, i64 {c.kdim}, ptr {wg}, i64 {c.kdim}, ptr {src}, "
+          f"i64 {c.p}, ptr {cg_}, i64 {c.p}, ptr null, i32 0, i32 {int(has_bias)}, i64 {k.threads})")
+
+
+def _im2col_nchw(f: Function, c: _Conv, xg: str, col: str) -> None:
+    """col[(ch, ky, kx), (oy, ox)] = x[ch, oy*sh - top + ky*dh, ox*sw - left + kx*dw], 0 outside."""
+    with f.loop(c.cg, "ch") as ch, f.loop(c.kh, "ky") as ky, f.loop(c.kw, "kx") as kx:
+        row = _add(f, _mul(f, _add(f, _mul(f, ch, c.kh), ky), c.kw), kx)
+        dst = f.gep(f32, col, _mul(f, row, c.p))
+        plane = f.gep(f32, xg, _mul(f, ch, c.hw))
+        with f.loop(c.oh, "oy") as oy:
+            iy, oky = _coord(f, oy, ky, c.sh, c.dh, c.top, c.h)
+            line = _mul(f, iy, c.w)
+            drow = _mul(f, oy, c.ow)
+            with f.loop(c.ow, "ox") as ox:
+                ix, okx = _coord(f, ox, kx, c.sw, c.dw, c.left, c.w)
+                ok = f.op(f"and i1 {oky}, {okx}")
+                f.store(f32, _guarded_load(f, plane, _add(f, line, ix), ok), dst, _add(f, drow, ox))
+
+
+def _transpose_weights(k: Kernel, c: _Conv, wt: str) -> None:
+    """wt[g][(ky, kx, ch)][o] = W[g*og + o, ch, ky, kx]: each group's B matrix for the NHWC product."""
+    f = k.f
+    with f.loop(c.cout, "o") as o, f.loop(c.cg, "ch") as ch, f.loop(c.kh, "ky") as ky, \
+            f.loop(c.kw, "kx") as kx:
+        src = _add(f, _mul(f, _add(f, _mul(f, _add(f, _mul(f, o, c.cg), ch), c.kh), ky), c.kw), kx)
+        g = f.op(f"sdiv i64 {o}, {c.og}")
+        oo = f.op(f"srem i64 {o}, {c.og}")
+        krow = _add(f, _mul(f, _add(f, _mul(f, ky, c.kw), kx), c.cg), ch)
+        dst = _add(f, _mul(f, _add(f, _mul(f, g, c.kdim), krow), c.og), oo)
+        f.store(f32, f.load(f32, k.ins[1], src), wt, dst)
+
+
+def _nhwc_group(k: Kernel, c: _Conv, gemm: str, col: str, wt: str, n: str, g: str, has_bias: bool) -> None:
+    f = k.f
+    xg = f.gep(f32, k.ins[0], _add(f, _mul(f, n, c.hw, c.cin), _mul(f, g, c.cg)))
+    if c.pointwise:
+        src, lda = xg, c.cin
+    else:
+        _im2col_nhwc(f, c, xg, col)
+        src, lda = col, c.kdim
+    out = f.gep(f32, k.outs[0], _add(f, _mul(f, n, c.p, c.cout), _mul(f, g, c.og)))
+    wg = f.gep(f32, wt, _mul(f, g, c.kdim, c.og))
+    bias = f.gep(f32, k.ins[2], _mul(f, g, c.og)) if has_bias else "null"
+    f.raw(f"call void @{gemm}(i64 {c.p}, i64 {c.og}, i64 {c.kdim}, ptr {src}, i64 {lda}, ptr {wg}, "
+          f"i64 {c.og}, ptr {out}, i64 {c.cout}, ptr {bias}, i32 0, i32 0, i64 {k.threads})")
+
+
+def _im2col_nhwc(f: Function, c: _Conv, xg: str, col: str) -> None:
+    """col[(oy, ox), (ky, kx, ch)] = x[oy*sh - top + ky*dh, ox*sw - left + kx*dw, g*cg + ch], 0 outside."""
+    with f.loop(c.oh, "oy") as oy, f.loop(c.ow, "ox") as ox:
+        prow = _mul(f, _add(f, _mul(f, oy, c.ow), ox), c.kdim)
+        with f.loop(c.kh, "ky") as ky:
+            iy, oky = _coord(f, oy, ky, c.sh, c.dh, c.top, c.h)
+            with f.loop(c.kw, "kx") as kx:
+                ix, okx = _coord(f, ox, kx, c.sw, c.dw, c.left, c.w)
+                ok = f.op(f"and i1 {oky}, {okx}")
+                pixel = _mul(f, _add(f, _mul(f, iy, c.w), ix), c.cin)
+                dst = _add(f, prow, _mul(f, _add(f, _mul(f, ky, c.kw), kx), c.cg))
+                with f.loop(c.cg, "ch") as ch:
+                    f.store(f32, _guarded_load(f, xg, _add(f, pixel, ch), ok), col, _add(f, dst, ch))
