@@ -12,7 +12,7 @@ import itertools
 import math
 import random
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import sympy
 from sympy.printing.precedence import PRECEDENCE
@@ -353,18 +353,33 @@ def dim_product(dims: Iterable[Dim]) -> Dim:
     return as_dim(out) if not isinstance(out, int) else out
 
 
-def evaluate_dim(d: Dim, bindings: dict[str, int]) -> int:
-    """The integer value of ``d`` with its symbols bound by name; KeyError names a missing one."""
+def evaluate_dim(d: Dim, bindings: Mapping[str, int]) -> int:
+    """The integer value of ``d`` with its symbols bound by name; KeyError names a missing one.
+    Values are memoised per (expression, symbol values): run-time calls evaluate the same shapes often."""
     if isinstance(d, int):
         return d
-    subs = {}
-    for s in d.free_symbols:
+    if d.is_Symbol:
+        if d.name not in bindings:
+            raise KeyError(d.name)
+        return int(bindings[d.name])
+    syms = _sorted_symbols(d)
+    for s in syms:
         if s.name not in bindings:
             raise KeyError(s.name)
-        subs[s] = bindings[s.name]
-    v = d.subs(subs)
+    return _evaluate(d, tuple(int(bindings[s.name]) for s in syms))
+
+
+@functools.lru_cache(maxsize=4096)
+def _sorted_symbols(d: sympy.Expr) -> tuple[sympy.Symbol, ...]:
+    return tuple(sorted(d.free_symbols, key=lambda s: s.name))
+
+
+@functools.lru_cache(maxsize=16384)
+def _evaluate(d: sympy.Expr, values: tuple[int, ...]) -> int:
+    v = d.subs(dict(zip(_sorted_symbols(d), values, strict=True)))
     if not v.is_Integer:
-        raise ValueError(f"dimension {dim_str(d)} is not an integer for {bindings}")
+        bound = ", ".join(f"{s.name}={x}" for s, x in zip(_sorted_symbols(d), values, strict=True))
+        raise ValueError(f"dimension {dim_str(d)} is not an integer for {bound}")
     return int(v)
 
 

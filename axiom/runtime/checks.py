@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from axiom.ir.dims import dim_str
+from axiom.ir.dims import dim_str, evaluate_dim
 from axiom.ir.errors import InputError
 from axiom.ir.graph import Value
 from axiom.ir.types import TensorType
@@ -41,6 +41,40 @@ def positional(names: Sequence[str], args: Sequence[Any], kwargs: dict[str, Any]
             raise InputError(f"missing input '{name}'")
         out.append(kwargs[name])
     return out
+
+
+class InputSpec:
+    """The checks of one graph input in a form quick to apply: dtype, rank, the static dims and the dims
+    that are bare symbols. Inputs with other dims (expressions) take the general path."""
+
+    __slots__ = ("dtype", "rank", "static", "symbols", "simple")
+
+    def __init__(self, v: Value) -> None:
+        self.dtype = v.type.dtype.np_dtype
+        self.rank = v.type.rank
+        self.static = tuple((i, d) for i, d in enumerate(v.type.shape) if isinstance(d, int))
+        self.symbols = tuple((i, d.name) for i, d in enumerate(v.type.shape) if isinstance(d, sympy.Symbol))
+        self.simple = len(self.static) + len(self.symbols) == self.rank
+
+
+def quick_bind(specs: Sequence[InputSpec], args: Sequence[Any]) -> dict[str, int] | None:
+    """The symbol bindings when every arg is a numpy array that passes its spec's checks, else None (the
+    caller then runs :func:`bind_inputs`, which accepts more and words the errors)."""
+    if len(args) != len(specs):
+        return None
+    bindings: dict[str, int] = {}
+    for spec, a in zip(specs, args, strict=True):
+        if type(a) is not np.ndarray or not spec.simple or a.dtype != spec.dtype or a.ndim != spec.rank:
+            return None
+        shape = a.shape
+        for i, d in spec.static:
+            if shape[i] != d:
+                return None
+        for i, name in spec.symbols:
+            got = shape[i]
+            if got < 1 or bindings.setdefault(name, got) != got:
+                return None
+    return bindings
 
 
 def bind_inputs(params: Sequence[Value], args: Sequence[Any]) -> tuple[list[np.ndarray], dict[str, int]]:
@@ -148,14 +182,7 @@ def _solve_or_eval(expr: sympy.Expr, got: int, bindings: dict[str, int]) -> int:
 
 def output_shape(t: TensorType, bindings: dict[str, int]) -> tuple[int, ...]:
     """The concrete shape of a type once its symbols are bound."""
-    out = []
-    for d in t.shape:
-        if isinstance(d, int):
-            out.append(d)
-            continue
-        v = d.subs({s: bindings[s.name] for s in d.free_symbols})
-        out.append(int(v))
-    return tuple(out)
+    return tuple(evaluate_dim(d, bindings) for d in t.shape)
 
 
 def _shape(t: TensorType) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 
 from axiom.ir.errors import AxiomError
 from axiom.ir.graph import Graph
-from axiom.runtime.checks import bind_inputs, output_shape, positional
+from axiom.runtime.checks import InputSpec, bind_inputs, output_shape, positional, quick_bind
 from axiom.runtime.torch_interop import is_torch_tensor, to_torch
 
 RunFn = Callable[[list[np.ndarray], dict[str, int]], list[np.ndarray]]
@@ -31,6 +31,7 @@ class Executable:
     passes: list[str] = field(default_factory=list)
     properties: list[Any] = field(default_factory=list)
     context: Any = None  # the PassContext of the pipeline that made ``ir`` (None: built by hand)
+    _specs: list[InputSpec] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def assumptions(self) -> list[str]:
@@ -48,6 +49,14 @@ class Executable:
         return dict(self.context.stats) if self.context is not None else {}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:  # the common call: numpy arrays that pass every check, in order
+            if self._specs is None:
+                self._specs = [InputSpec(v) for v in self.ir.inputs]
+            bindings = quick_bind(self._specs, args)
+            if bindings is not None:
+                outs = self.run(list(args), bindings)
+                self._check_outputs(outs, bindings)
+                return outs[0] if len(outs) == 1 else tuple(outs)
         args = positional([v.name for v in self.ir.inputs], args, kwargs)
         use_torch = any(is_torch_tensor(a) for a in args)
         arrays, bindings = bind_inputs(self.ir.inputs, args)

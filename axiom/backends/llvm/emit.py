@@ -31,9 +31,11 @@ class Function:
     their value in the ``%dims`` i64 array parameter every kernel takes."""
 
     def __init__(self, name: str, params: Sequence[str], symbols: dict[str, int],
-                 linkage: str = "internal") -> None:
+                 linkage: str = "internal", meta: list[str] | None = None) -> None:
         self.name, self.params, self.linkage = name, list(params), linkage
         self.symbols = symbols
+        self.meta = [] if meta is None else meta  # the module's metadata lines (ids are their positions)
+        self._groups: list[str] = []  # access groups of the enclosing parallel loops
         self.lines: list[str] = []
         self.allocas: list[str] = []  # entry-block allocas, emitted before everything else
         self.counter = 0
@@ -70,9 +72,21 @@ class Function:
         self._dims = {}  # values computed in another block may not dominate this one
 
     # ---- control flow ---------------------------------------------------------------------------
+    def metadata(self, text: str) -> str:
+        """A new module metadata node ``!N = text`` (``{id}`` in text stands for its own id); its name."""
+        name = f"!{len(self.meta)}"
+        self.meta.append(f"{name} = {text.replace('{id}', name)}")
+        return name
+
     @contextmanager
-    def loop(self, count: str, stem: str = "i") -> Iterator[str]:
-        """``for (i = 0; i < count; i++)``: yields the i64 index; the body may open blocks of its own."""
+    def loop(self, count: str, stem: str = "i", parallel: bool = False) -> Iterator[str]:
+        """``for (i = 0; i < count; i++)``: yields the i64 index; the body may open blocks of its own.
+        ``parallel``: no iteration reads what another writes (an elementwise loop, whose result may share
+        its operand's buffer index for index), so the loads and stores of the body join an access group
+        and the vectorizer needs no run-time overlap checks."""
+        group = self.metadata("distinct !{}") if parallel else None
+        if group:
+            self._groups.append(group)
         head, body, exit_ = self.label(f"{stem}.head"), self.label(f"{stem}.body"), self.label(f"{stem}.exit")
         pre = self.block
         self.raw(f"br label %{head}")
@@ -86,7 +100,12 @@ class Function:
         yield index
         latch = self.block
         self.raw(f"{nxt} = add nuw nsw i64 {index}, 1")
-        self.raw(f"br label %{head}")
+        if group:
+            self._groups.pop()
+            access = self.metadata(f'!{{!"llvm.loop.parallel_accesses", {group}}}')
+            self.raw(f"br label %{head}, !llvm.loop {self.metadata(f'distinct !{{{{id}}, {access}}}')}")
+        else:
+            self.raw(f"br label %{head}")
         self.lines[latch_at] = f"  {index} = phi i64 [ 0, %{pre} ], [ {nxt}, %{latch} ]"
         self.start(exit_)
 
@@ -107,7 +126,7 @@ class Function:
     def load(self, dt: DType, base: str, index: str) -> str:
         """Element ``index`` of a ``dt`` buffer, converted to its compute type."""
         st = storage_type(dt)
-        v = self.op(f"load {st}, ptr {self.gep(dt, base, index)}")
+        v = self.op(f"load {st}, ptr {self.gep(dt, base, index)}{self._access()}")
         if dt.name in ("f16", "bf16"):
             return self.op(f"fpext {st} {v} to float")
         if dt.is_bool:
@@ -121,7 +140,10 @@ class Function:
             value = self.op(f"fptrunc float {value} to {st}")
         elif dt.is_bool:
             value = self.op(f"zext i1 {value} to i8")
-        self.raw(f"store {st} {value}, ptr {self.gep(dt, base, index)}")
+        self.raw(f"store {st} {value}, ptr {self.gep(dt, base, index)}{self._access()}")
+
+    def _access(self) -> str:
+        return f", !llvm.access.group {self._groups[-1]}" if self._groups else ""
 
     # ---- dims -----------------------------------------------------------------------------------
     def dim(self, d: Dim) -> str:

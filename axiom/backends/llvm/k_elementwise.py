@@ -37,11 +37,11 @@ def _flat_index(k: Kernel, out: Value, index: list[str]) -> str:
 def elementwise(k: Kernel) -> None:
     node, out = k.node, k.node.results[0]
     if _flat(node.inputs, out):
-        with k.f.loop(k.numel(out)) as i:
+        with k.f.loop(k.numel(out), parallel=True) as i:
             args = _loads(k, node.inputs, k.ins, out, i)
             k.f.store(out.dtype, _apply(k, node, args), k.outs[0], i)
         return
-    with nest(k.f, out.shape) as idx:
+    with nest(k.f, out.shape, parallel=True) as idx:
         args = _loads(k, node.inputs, k.ins, out, idx)
         k.f.store(out.dtype, _apply(k, node, args), k.outs[0], _flat_index(k, out, idx))
 
@@ -65,7 +65,7 @@ def fused(k: Kernel) -> None:
     assert body is not None
     out = node.results[0]
     flat = _flat(node.inputs, out)
-    loop = k.f.loop(k.numel(out)) if flat else nest(k.f, out.shape)
+    loop = k.f.loop(k.numel(out), parallel=True) if flat else nest(k.f, out.shape, parallel=True)
     with loop as index:
         env = dict(zip((id(a) for a in body.inputs), _loads(k, node.inputs, k.ins, out, index), strict=True))
         for inner in body.nodes:

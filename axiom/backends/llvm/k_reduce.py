@@ -1,6 +1,10 @@
 """Reductions (sum, mean, max, min, prod, argmax, argmin) and the normalisations built on them (softmax,
 log_softmax, layer_norm): for each kept index, loops over the reduced axes accumulate in a register.
-Half floats accumulate in f32; max/min propagate NaN and give their identity over an empty axis."""
+Half floats accumulate in f32; max/min propagate NaN and give their identity over an empty axis.
+
+Float sums and products carry LLVM's ``reassoc`` flag (and nothing else): the vectorizer may then add
+in lanes, a different order from the sequential one, as numpy's pairwise summation also is. Every
+partial sum is still rounded as f32 (or f64) arithmetic; no other fast-math assumption is made."""
 
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ def _identity(op: str, dt: DType, s) -> str:  # noqa: ANN001 - Scalar
 
 
 def _combine(k: Kernel, op: str, dt: DType, acc: str, x: str) -> str:
+    if dt.is_float and op in ("sum", "mean", "prod"):
+        return k.f.op(f"{'fmul' if op == 'prod' else 'fadd'} reassoc {compute_type(dt)} {acc}, {x}")
     name = {"sum": "add", "mean": "add", "prod": "mul", "max": "maximum", "min": "minimum"}[op]
     return k.scalar.emit(name, None, [acc, x], [dt, dt], dt)
 
@@ -116,6 +122,9 @@ def softmax(k: Kernel) -> None:
     kept, red = _split(x, (axis,))
     ty, s = compute_type(x.dtype), k.scalar
     log = k.node.op.name == "log_softmax"
+    # softmax keeps each exp(x - max) in the output for the last loop (one exp per element); not in a
+    # half float, which would round it
+    kept_e = not log and out.dtype.name not in ("f16", "bf16")
     with nest(k.f, kept, "o") as kidx:
         at = lambda j: _in_offset(k, x, (axis,), kidx, [j])  # noqa: E731
         top = _Acc(k.f, ty, s.const(-np.inf, ty))
@@ -126,13 +135,18 @@ def softmax(k: Kernel) -> None:
         total = _Acc(k.f, ty, s.const(0.0, ty))
         with k.f.loop(k.f.dim(red[0]), "r") as j:
             e = s.call("llvm.exp", ty, k.f.op(f"fsub {ty} {k.f.load(x.dtype, k.ins[0], at(j))}, {m}"))
-            total.set(k.f.op(f"fadd {ty} {total.get()}, {e}"))
+            total.set(k.f.op(f"fadd reassoc {ty} {total.get()}, {e}"))
+            if kept_e:
+                k.f.store(out.dtype, e, k.outs[0], at(j))
         z = total.get()
         logz = s.call("llvm.log", ty, z) if log else None
         with k.f.loop(k.f.dim(red[0]), "w") as j:
-            shifted = k.f.op(f"fsub {ty} {k.f.load(x.dtype, k.ins[0], at(j))}, {m}")
-            y = k.f.op(f"fsub {ty} {shifted}, {logz}") if log else \
-                k.f.op(f"fdiv {ty} {s.call('llvm.exp', ty, shifted)}, {z}")
+            if kept_e:
+                y = k.f.op(f"fdiv {ty} {k.f.load(out.dtype, k.outs[0], at(j))}, {z}")
+            else:
+                shifted = k.f.op(f"fsub {ty} {k.f.load(x.dtype, k.ins[0], at(j))}, {m}")
+                y = k.f.op(f"fsub {ty} {shifted}, {logz}") if log else \
+                    k.f.op(f"fdiv {ty} {s.call('llvm.exp', ty, shifted)}, {z}")
             k.f.store(out.dtype, y, k.outs[0], at(j))
 
 
@@ -152,13 +166,13 @@ def layer_norm(k: Kernel) -> None:
         total = _Acc(k.f, ty, s.const(0.0, ty))
         with nest(k.f, red, "r") as ridx:
             v = k.f.load(x.dtype, k.ins[0], k.f.op(f"add nsw i64 {base}, {offset(k.f, ridx, inner)}"))
-            total.set(k.f.op(f"fadd {ty} {total.get()}, {v}"))
+            total.set(k.f.op(f"fadd reassoc {ty} {total.get()}, {v}"))
         mean = k.f.op(f"fdiv {ty} {total.get()}, {n}")
         sq = _Acc(k.f, ty, s.const(0.0, ty))
         with nest(k.f, red, "r") as ridx:
             v = k.f.load(x.dtype, k.ins[0], k.f.op(f"add nsw i64 {base}, {offset(k.f, ridx, inner)}"))
             d = k.f.op(f"fsub {ty} {v}, {mean}")
-            sq.set(k.f.op(f"fadd {ty} {sq.get()}, {k.f.op(f'fmul {ty} {d}, {d}')}"))
+            sq.set(k.f.op(f"fadd reassoc {ty} {sq.get()}, {k.f.op(f'fmul {ty} {d}, {d}')}"))
         var = k.f.op(f"fdiv {ty} {sq.get()}, {n}")
         eps = s.const(k.node.attrs.epsilon, ty)
         root = s.call("llvm.sqrt", ty, k.f.op(f"fadd {ty} {var}, {eps}"))

@@ -90,16 +90,18 @@ def broadcast_offset(f: Function, shape: Sequence[Dim], out_shape: Sequence[Dim]
 
 
 @contextmanager
-def nest(f: Function, shape: Sequence[Dim], stem: str = "i") -> Iterator[list[str]]:
-    """Nested loops over every index of ``shape`` (outermost first); yields the index list."""
-    with _nest(f, list(shape), stem, []) as idx:
+def nest(f: Function, shape: Sequence[Dim], stem: str = "i", parallel: bool = False) -> Iterator[list[str]]:
+    """Nested loops over every index of ``shape`` (outermost first); yields the index list. ``parallel``
+    marks the innermost loop as free of cross-iteration dependences (Function.loop)."""
+    with _nest(f, list(shape), stem, [], parallel) as idx:
         yield idx
 
 
 @contextmanager
-def _nest(f: Function, shape: list[Dim], stem: str, acc: list[str]) -> Iterator[list[str]]:
+def _nest(f: Function, shape: list[Dim], stem: str, acc: list[str], parallel: bool) -> Iterator[list[str]]:
     if not shape:
         yield acc
         return
-    with f.loop(f.dim(shape[0]), stem) as i, _nest(f, shape[1:], stem, [*acc, i]) as idx:
+    inner = parallel and len(shape) == 1
+    with f.loop(f.dim(shape[0]), stem, inner) as i, _nest(f, shape[1:], stem, [*acc, i], parallel) as idx:
         yield idx

@@ -28,6 +28,8 @@ class Rendered:
     slots: dict[int, int]
     values: list[Value]
     packed: dict[int, str]  # constant id -> packing (runtime.PACKERS) its kernel reads it in
+    kernels: list[Node]  # the node of each kernel, in call order (the profile's rows)
+    profiled: bool = False  # status[1 + i] accumulates kernel i's nanoseconds
 
 
 def graph_symbols(graph: Graph) -> list[str]:
@@ -51,7 +53,26 @@ def unsupported(graph: Graph) -> list[Node]:
     return bad
 
 
-def render(graph: Graph, threads: int = 1) -> Rendered:
+_NOW = """\
+declare i32 @clock_gettime(i32, ptr)
+
+define internal i64 @axiom_now() {
+entry:
+  %ts = alloca { i64, i64 }
+  call i32 @clock_gettime(i32 1, ptr %ts)
+  %s = load i64, ptr %ts
+  %pns = getelementptr inbounds { i64, i64 }, ptr %ts, i32 0, i32 1
+  %ns = load i64, ptr %pns
+  %sns = mul i64 %s, 1000000000
+  %t = add i64 %sns, %ns
+  ret i64 %t
+}
+"""
+
+
+def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
+    """The module of ``graph``; with ``profile`` the entry also times each kernel (CLOCK_MONOTONIC) into
+    ``status[1 + i]``, so ``status`` must then hold 1 + len(kernels) words."""
     symbols = graph_symbols(graph)
     index = {s: i for i, s in enumerate(symbols)}
     values: list[Value] = list(graph.inputs)
@@ -63,14 +84,16 @@ def render(graph: Graph, threads: int = 1) -> Rendered:
     packable = frozenset(id(n.results[0]) for n in graph.nodes if n.op.name == "const"
                          and len(n.results[0].uses) == 1 and id(n.results[0]) not in outputs)
     packed: dict[int, str] = {}
-    kernels, calls = [], []
+    kernels, calls, nodes = [], [], []
+    meta: list[str] = []  # metadata nodes of every kernel, numbered module-wide
     for n, node in enumerate(graph.nodes):
         if node.op.name == "const":
             continue
         name = f"k{n}_{node.op.name}"
         outs = [f"%out{i}" for i in range(len(node.results))]
         ins = [f"%in{i}" for i in range(len(node.inputs))]
-        f = Function(name, [f"ptr {p}" for p in (*outs, *ins)] + ["ptr %dims", "ptr %status"], index)
+        f = Function(name, [f"ptr {p}" for p in (*outs, *ins)] + ["ptr %dims", "ptr %status"], index,
+                     meta=meta)
         k = Kernel(f, node, ins, outs, declared, threads, packable, packed)
         emit = k_elementwise.fused if node.region is not None else get_facet("llvm", node.op)
         try:
@@ -80,12 +103,19 @@ def render(graph: Graph, threads: int = 1) -> Rendered:
             raise UnsupportedError(f"llvm backend: {node.op.name}{where}: {exc}") from None
         kernels.append(f.text())
         calls.append((name, [slots[id(r)] for r in node.results] + [slots[id(v)] for v in node.inputs]))
+        nodes.append(node)
     main = Function(ENTRY, ["ptr %bufs", "ptr %dims", "ptr %status"], index, linkage="")
-    for name, args in calls:
+    for i, (name, args) in enumerate(calls):
         ptrs = []
         for slot in args:
             p = main.op(f"getelementptr inbounds ptr, ptr %bufs, i64 {slot}", "p")
             ptrs.append(main.op(f"load ptr, ptr {p}", "b"))
+        start = main.op("call i64 @axiom_now()") if profile else ""
         main.raw(f"call void @{name}(" + ", ".join(f"ptr {p}" for p in ptrs) + ", ptr %dims, ptr %status)")
-    text = "\n".join([*declared.values(), *kernels, main.text()])
-    return Rendered(text, symbols, slots, values, packed)
+        if profile:
+            took = main.op(f"sub i64 {main.op('call i64 @axiom_now()')}, {start}")
+            at = main.op(f"getelementptr inbounds i64, ptr %status, i64 {i + 1}", "p")
+            before = main.op(f"load i64, ptr {at}")
+            main.raw(f"store i64 {main.op(f'add i64 {before}, {took}')}, ptr {at}")
+    text = "\n".join([*declared.values(), *([_NOW] if profile else []), *kernels, main.text(), *meta])
+    return Rendered(text, symbols, slots, values, packed, nodes, profile)

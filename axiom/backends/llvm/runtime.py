@@ -5,7 +5,9 @@ constants are held as contiguous arrays for the life of the run function."""
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,6 +39,22 @@ PACKERS: dict[str, Callable[[np.ndarray, str], np.ndarray]] = {
     "gemm_a": lambda a, _: pack_a(a), "gemm_b": lambda b, _: pack_b(b), "conv_a": _pack_conv_weights}
 
 
+MAX_FRAMES = 8
+
+
+@dataclass
+class _Frame:
+    """What a call needs for one set of symbol values, reused by every call with those values."""
+
+    workspace: np.ndarray
+    ptrs: ctypes.Array
+    dims: ctypes.Array
+    status: ctypes.Array
+    fresh: list[tuple[int, int, tuple[int, ...], np.dtype]]  # (value id, slot, shape, dtype) per new array
+    inputs: list[int]  # the slot of each graph input
+    lock: threading.Lock
+
+
 class NativeRun:
     """The run function of an Executable on the llvm backend."""
 
@@ -55,45 +73,72 @@ class NativeRun:
         for key, how in rendered.packed.items():
             name, _, arg = how.partition("/")
             self.constants[key] = PACKERS[name](self.constants[key], arg)
-        self._layouts: dict[tuple, tuple[int, dict[int, tuple[int, int]]]] = {}
+        self.symbols = rendered.symbols
+        self._frames: dict[tuple[int, ...], _Frame] = {}
+        # Nanoseconds spent in each kernel over every call so far (profiled modules only).
+        self.kernel_ns = [0] * (len(rendered.kernels) if rendered.profiled else 0)
 
-    def _layout(self, bindings: Mapping[str, int]) -> tuple[int, dict[int, tuple[int, int]]]:
-        key = tuple(bindings.get(s, 1) for s in self.rendered.symbols)
-        if key not in self._layouts:
-            layout = self.plan.layout(bindings)
-            size = max((o + b for o, b in layout.values()), default=0)
-            self._layouts[key] = (size, layout)
-        return self._layouts[key]
-
-    def __call__(self, arrays: list[np.ndarray], bindings: dict[str, int]) -> list[np.ndarray]:
-        size, layout = self._layout(bindings)
-        workspace = np.empty(max(size, 1), np.uint8)
-        base = workspace.ctypes.data
-        ptrs = (ctypes.c_void_p * self.n)()
+    def _frame(self, key: tuple[int, ...], bindings: Mapping[str, int]) -> _Frame:
+        """The call frame for these symbol values: workspace, pointer table with the constants and
+        intermediates filled in, output shapes; made once per distinct set of values."""
+        layout = self.plan.layout(bindings)
+        size = max((o + b for o, b in layout.values()), default=0)
+        workspace = np.empty(max(size, 1) + 64, np.uint8)
+        base = workspace.ctypes.data + (-workspace.ctypes.data % 64)
+        ptrs = (ctypes.c_void_p * max(self.n, 1))()
         slots = self.rendered.slots
-        keep: list[np.ndarray] = [workspace]
-        for v, a in zip(self.graph.inputs, arrays, strict=True):
-            a = np.ascontiguousarray(a)
-            keep.append(a)
-            ptrs[slots[id(v)]] = a.ctypes.data
-        fresh: dict[int, np.ndarray] = {}
+        fresh: list[tuple[int, int, tuple[int, ...], np.dtype]] = []
         for v in self.rendered.values[len(self.graph.inputs):]:
             const = self.constants.get(id(v))
             if const is not None:
                 ptrs[slots[id(v)]] = const.ctypes.data
             elif id(v) in self.outputs or id(v) not in layout:
-                arr = np.empty(_shape(v, bindings), v.dtype.np_dtype)
-                fresh[id(v)] = arr
-                ptrs[slots[id(v)]] = arr.ctypes.data
+                fresh.append((id(v), slots[id(v)], _shape(v, bindings), v.dtype.np_dtype))
             else:
                 ptrs[slots[id(v)]] = base + layout[id(v)][0]
-        dims = (ctypes.c_int64 * max(len(self.rendered.symbols), 1))(
-            *(bindings[s] for s in self.rendered.symbols))
-        status = ctypes.c_int64(0)
-        self.fn(ptrs, dims, ctypes.byref(status))
-        if status.value:
+        dims = (ctypes.c_int64 * max(len(self.symbols), 1))(*key)
+        status = (ctypes.c_int64 * (1 + len(self.kernel_ns)))()
+        inputs = [slots[id(v)] for v in self.graph.inputs]
+        return _Frame(workspace, ptrs, dims, status, fresh, inputs, threading.Lock())
+
+    def __call__(self, arrays: list[np.ndarray], bindings: dict[str, int]) -> list[np.ndarray]:
+        key = tuple(bindings.get(s, 1) for s in self.symbols)
+        frame = self._frames.get(key)
+        if frame is None:
+            if len(self._frames) >= MAX_FRAMES:  # keep the workspaces of the most recent shapes only
+                self._frames.pop(next(iter(self._frames)))
+            frame = self._frames[key] = self._frame(key, bindings)
+        if not frame.lock.acquire(blocking=False):  # another thread is inside this frame: use a private one
+            frame = self._frame(key, bindings)
+            frame.lock.acquire()
+        try:
+            return self._run(frame, arrays)
+        finally:
+            frame.lock.release()
+
+    def _run(self, frame: _Frame, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        ptrs = frame.ptrs
+        keep = []
+        for slot, a in zip(frame.inputs, arrays, strict=True):
+            if not a.flags.c_contiguous:
+                a = np.ascontiguousarray(a)
+                keep.append(a)
+            ptrs[slot] = a.ctypes.data
+        fresh: dict[int, np.ndarray] = {}
+        for key, slot, shape, dtype in frame.fresh:
+            arr = fresh[key] = np.empty(shape, dtype)
+            ptrs[slot] = arr.ctypes.data
+        status = frame.status
+        status[0] = 0
+        self.fn(ptrs, frame.dims, status)
+        if status[0]:
             raise AxiomError(f"native code of @{self.graph.name} stopped: "
-                             f"{STATUS_MESSAGES.get(status.value, f'status {status.value}')}")
+                             f"{STATUS_MESSAGES.get(status[0], f'status {status[0]}')}")
+        for i in range(len(self.kernel_ns)):
+            self.kernel_ns[i] += status[i + 1]
+            status[i + 1] = 0
+        if len(self.graph.outputs) == 1 and id(self.graph.outputs[0]) in fresh:
+            return [fresh[id(self.graph.outputs[0])]]
         outs: list[np.ndarray] = []
         for v in self.graph.outputs:
             out = self._output(v, fresh, arrays)
