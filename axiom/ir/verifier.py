@@ -9,6 +9,7 @@ what the op's rule infers now; a const matches its data), outputs and properties
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass
 
 from axiom.ir.dtypes import dtype_from_numpy
@@ -34,10 +35,10 @@ def verify(graph: Graph) -> None:
 
     The error's ``problems`` attribute holds the :class:`Problem` list.
     """
+    if not _Checker(graph, _Unshown(graph)).run():  # the common case: no text needed
+        return
     shown = _show(graph)
     problems = _Checker(graph, shown).run()
-    if not problems:
-        return
     err = VerifyError(format_problems(graph, problems, shown))
     err.problems = problems  # type: ignore[attr-defined]
     raise err
@@ -46,6 +47,23 @@ def verify(graph: Graph) -> None:
 def find_problems(graph: Graph) -> list[Problem]:
     """Every broken invariant of ``graph``, in the order of the printed IR."""
     return _Checker(graph, _show(graph)).run()
+
+
+class _Zeros:
+    def __getitem__(self, key: object) -> int:
+        return 0
+
+
+class _Unshown:
+    """Stands in for the graph's text while checking: every line 0, every name '?'. Rendering the text
+    costs more than the checks, so verify renders it only once a problem is found, to word the report."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.names: dict[int, str] = {}
+        self.listed_lines = _Zeros()
+        self.node_lines: dict[int, int] = collections.defaultdict(int)
+        self.return_line = 0
+        self.property_lines = [0] * len(graph.properties)
 
 
 def _show(graph: Graph) -> Rendered:
@@ -66,7 +84,7 @@ def format_problems(graph: Graph, problems: list[Problem], shown: Rendered) -> s
 
 
 class _Checker:
-    def __init__(self, graph: Graph, shown: Rendered) -> None:
+    def __init__(self, graph: Graph, shown: Rendered | _Unshown) -> None:
         self.graph = graph
         self.shown = shown
         self.problems: list[Problem] = []

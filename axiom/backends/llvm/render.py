@@ -5,6 +5,7 @@ its input is invalid (an out-of-range index), checked by the runtime after the c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy
@@ -70,6 +71,11 @@ entry:
 """
 
 
+def _renumber(text: str, base: int) -> str:
+    """``text`` with every metadata id ``!k`` shifted to ``!(base + k)``."""
+    return re.sub(r"!(\d+)", lambda m: f"!{int(m.group(1)) + base}", text) if base else text
+
+
 def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
     """The module of ``graph``; with ``profile`` the entry also times each kernel (CLOCK_MONOTONIC) into
     ``status[1 + i]``, so ``status`` must then hold 1 + len(kernels) words."""
@@ -86,14 +92,15 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
     packed: dict[int, str] = {}
     kernels, calls, nodes = [], [], []
     meta: list[str] = []  # metadata nodes of every kernel, numbered module-wide
+    unique: dict[str, str] = {}  # kernel text (named _kernel_, metadata from !0) -> its function's name
     for n, node in enumerate(graph.nodes):
         if node.op.name == "const":
             continue
-        name = f"k{n}_{node.op.name}"
         outs = [f"%out{i}" for i in range(len(node.results))]
         ins = [f"%in{i}" for i in range(len(node.inputs))]
-        f = Function(name, [f"ptr {p}" for p in (*outs, *ins)] + ["ptr %dims", "ptr %status"], index,
-                     meta=meta)
+        local: list[str] = []
+        f = Function("_kernel_", [f"ptr {p}" for p in (*outs, *ins)] + ["ptr %dims", "ptr %status"], index,
+                     meta=local)
         k = Kernel(f, node, ins, outs, declared, threads, packable, packed)
         emit = k_elementwise.fused if node.region is not None else get_facet("llvm", node.op)
         try:
@@ -101,7 +108,14 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
         except UnsupportedError as exc:
             where = f" at {node.loc}" if node.loc else ""
             raise UnsupportedError(f"llvm backend: {node.op.name}{where}: {exc}") from None
-        kernels.append(f.text())
+        # Nodes with the same op, attributes, types and packing get the same code: compile it once.
+        key = f.text() + "\n".join(local)
+        name = unique.get(key)
+        if name is None:
+            name = unique[key] = f"k{n}_{node.op.name}"
+            base = len(meta)
+            kernels.append(_renumber(f.text(), base).replace("@_kernel_(", f"@{name}("))
+            meta.extend([_renumber(line, base) for line in local])
         calls.append((name, [slots[id(r)] for r in node.results] + [slots[id(v)] for v in node.inputs]))
         nodes.append(node)
     main = Function(ENTRY, ["ptr %bufs", "ptr %dims", "ptr %status"], index, linkage="")

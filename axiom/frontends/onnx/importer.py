@@ -59,6 +59,9 @@ class OnnxUnsupportedError(UnsupportedError):
         super().__init__(f"the ONNX model has {len(problems)} unsupported node(s):\n" + "\n".join(lines))
 
 
+_LAST_CHECKED: list[onnx.ModelProto] = []  # the model load_model returned last: passing it back is free
+
+
 def load_model(model: str | os.PathLike | bytes | onnx.ModelProto) -> onnx.ModelProto:
     """A checked, shape-inferred ModelProto from a path, serialized bytes or a ModelProto."""
     if isinstance(model, (str, os.PathLike)):
@@ -77,6 +80,8 @@ def load_model(model: str | os.PathLike | bytes | onnx.ModelProto) -> onnx.Model
             raise OnnxLoadError(f"these bytes are not a serialized ONNX model ({type(exc).__name__}: "
                                 f"{exc})") from None
     elif isinstance(model, onnx.ModelProto):
+        if any(model is done for done in _LAST_CHECKED):  # checked a moment ago (compile loads twice)
+            return model
         proto = model
     else:
         raise OnnxLoadError(f"cannot import a {type(model).__name__} as ONNX: pass a path, bytes or "
@@ -85,6 +90,7 @@ def load_model(model: str | os.PathLike | bytes | onnx.ModelProto) -> onnx.Model
         # Shapes first: they fill in graph outputs written without one, which the checker requires.
         inferred = onnx.shape_inference.infer_shapes(proto, strict_mode=False)
         onnx.checker.check_model(inferred)
+        _LAST_CHECKED[:] = [inferred]
         return inferred
     except Exception as exc:  # ValidationError, InferenceError, and protobuf errors from inside
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
