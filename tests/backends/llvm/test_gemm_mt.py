@@ -17,7 +17,7 @@ pytest.importorskip("llvmlite.binding")
 from test_gemm import _guarded  # noqa: E402
 
 from axiom.backends.llvm.gemm import KC, MR, NR, pack_a, pack_b  # noqa: E402
-from axiom.backends.llvm.gemm_mt import declare_sgemm_mt  # noqa: E402
+from axiom.backends.llvm.gemm_mt import MIN_PARALLEL_MACS, declare_sgemm_mt  # noqa: E402
 from axiom.backends.llvm.target import compile_module  # noqa: E402
 
 _I64, _PTR, _I32 = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32
@@ -65,8 +65,9 @@ def test_packed_layouts() -> None:
 
 @pytest.mark.parametrize("a_packed", [False, True])
 @pytest.mark.parametrize("b_packed", [False, True])
-@pytest.mark.parametrize("m, n, k", [(400, 40, KC + 44), (40, 700, 200), (170, 170, 170), (5, 7, 3)])
+@pytest.mark.parametrize("m, n, k", [(1100, 40, KC + 150), (40, 1100, 400), (270, 270, 270), (5, 7, 3)])
 def test_threads_and_packing(a_packed, b_packed, m, n, k) -> None:  # noqa: ANN001
+    assert (m * n * k >= MIN_PARALLEL_MACS) == (m > 5)  # split over threads, but for the small one
     for threads in (1, 2, 3):
         _check(m, n, k, a_packed, b_packed, threads)
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from llvm_cases import one_op
 
 import axiom
+from axiom.backends.llvm.gemm_mt import MIN_PARALLEL_MACS
 from axiom.backends.numpy.interpreter import run_graph
 from axiom.ir import Builder, Graph, TensorType
 from axiom.ir.dtypes import f32
@@ -65,14 +66,15 @@ def test_conv_gemm_matches_the_oracle(data) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("kernel", [1, 3])
 def test_large_conv_split_over_threads(layout, kernel) -> None:  # noqa: ANN001
     rng = np.random.default_rng(kernel)
-    x = rng.standard_normal((2, 32, 30, 30) if layout == "NCHW" else (2, 30, 30, 32)).astype(np.float32)
-    w = rng.standard_normal((48, 32, kernel, kernel)).astype(np.float32)
-    b = rng.standard_normal(48).astype(np.float32)
+    x = rng.standard_normal((2, 128, 40, 40) if layout == "NCHW" else (2, 40, 40, 128)).astype(np.float32)
+    w = rng.standard_normal((128, 128, kernel, kernel)).astype(np.float32)
+    b = rng.standard_normal(128).astype(np.float32)
+    assert 128 * 1600 * 128 * kernel * kernel >= MIN_PARALLEL_MACS  # each image's product is split
     pad = kernel // 2
     for threads in (1, 2, 3):
         _check(x, w, b, threads=threads, padding=(pad,) * 4, layout=layout)
     _check(x, w, b, threads=2, constant=True, padding=(pad,) * 4, layout=layout)
-    w7 = rng.standard_normal((50, 16, kernel, kernel)).astype(np.float32)  # 25 rows per group: not 6k
+    w7 = rng.standard_normal((50, 64, kernel, kernel)).astype(np.float32)  # 25 rows per group: not 6k
     _check(x, w7, None, threads=2, constant=True, padding=(pad,) * 4, layout=layout, groups=2)
 
 
