@@ -12,13 +12,18 @@ Scratch buffers come from malloc; when it fails the kernel sets the status word 
 
 from __future__ import annotations
 
+import hashlib
+
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.gemm import MR
 from axiom.backends.llvm.gemm_mt import declare_sgemm_mt
 from axiom.backends.llvm.kernel import Kernel
+from axiom.backends.llvm.parallel import declare_parallel_for
 from axiom.ir.dtypes import f32
+from axiom.ir.graph import Node
 
 STATUS_NO_MEMORY = 2
+MIN_PARALLEL_IM2COL = 1 << 20  # column-matrix elements (4 MiB) from which im2col uses the threads
 _F0 = "0.0"
 
 
@@ -52,11 +57,10 @@ def _guarded_load(f: Function, base: str, index: str, ok: str) -> str:
 
 
 class _Conv:
-    """The conv's sizes as i64 operands and its static attributes."""
+    """The conv's sizes as i64 operands of ``f`` and its static attributes."""
 
-    def __init__(self, k: Kernel) -> None:
-        x, w, out, a = k.node.inputs[0], k.node.inputs[1], k.node.results[0], k.node.attrs
-        f = k.f
+    def __init__(self, node: Node, f: Function) -> None:
+        x, w, out, a = node.inputs[0], node.inputs[1], node.results[0], node.attrs
         self.nchw = a.layout == "NCHW"
         xs = x.shape if self.nchw else (x.shape[0], x.shape[3], x.shape[1], x.shape[2])
         os_ = out.shape if self.nchw else (out.shape[0], out.shape[3], out.shape[1], out.shape[2])
@@ -75,7 +79,7 @@ class _Conv:
 
 
 def conv2d_gemm(k: Kernel) -> None:
-    f, c = k.f, _Conv(k)
+    f, c = k.f, _Conv(k.node, k.f)
     has_bias = len(k.ins) > 2
     w = k.node.inputs[1]
     # NCHW reads each group's weight matrix as the GEMM's A: a constant one is packed once, at load time.
@@ -109,7 +113,7 @@ def _nchw_group(k: Kernel, c: _Conv, gemm: str, col: str, n: str, g: str, has_bi
     f = k.f
     xg = f.gep(f32, k.ins[0], _mul(f, _add(f, _mul(f, n, c.cin), _mul(f, g, c.cg)), c.hw))
     if not c.pointwise:
-        _im2col_nchw(f, c, xg, col)
+        _im2col_call(k, c, xg, col)
     cg_ = f.gep(f32, k.outs[0], _mul(f, _add(f, _mul(f, n, c.cout), _mul(f, g, c.og)), c.p))
     if has_bias:
         with f.loop(c.og, "r") as r:
@@ -125,9 +129,32 @@ def _nchw_group(k: Kernel, c: _Conv, gemm: str, col: str, n: str, g: str, has_bi
           f"i64 {c.p}, ptr {cg_}, i64 {c.p}, ptr null, i32 0, i32 {int(has_bias)}, i64 {k.threads})")
 
 
-def _im2col_nchw(f: Function, c: _Conv, xg: str, col: str) -> None:
-    """col[(ch, ky, kx), (oy, ox)] = x[ch, oy*sh - top + ky*dh, ox*sw - left + kx*dw], 0 outside."""
-    with f.loop(c.cg, "ch") as ch, f.loop(c.kh, "ky") as ky, f.loop(c.kw, "kx") as kx:
+def _im2col_call(k: Kernel, c: _Conv, xg: str, col: str) -> None:
+    """Unroll the group's patches into ``col``: the channels split over threads when the matrix is large
+    (it is written once and read once by the GEMM's packing, so its cost is memory traffic)."""
+    f = k.f
+    body = Function("_im2col_", ["ptr %ctx", "i64 %lo", "i64 %hi"], f.symbols)
+    body.raw("%dims = load ptr, ptr %ctx")
+    xs, cols = (body.op(f"load ptr, ptr {body.op(f'getelementptr inbounds ptr, ptr %ctx, i64 {i}')}")
+                for i in (1, 2))
+    _im2col_nchw(body, _Conv(k.node, body), xs, cols, "%lo", "%hi")
+    text = body.text()
+    name = f"axiom_im2col_{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    k.declared[name] = text.replace("@_im2col_(", f"@{name}(")
+    ctx = f.alloca("[3 x ptr]")
+    for i, p in enumerate(("%dims", xg, col)):
+        f.raw(f"store ptr {p}, ptr {f.op(f'getelementptr inbounds ptr, ptr {ctx}, i64 {i}')}")
+    size = _mul(f, c.kdim, c.p)
+    threads = f.op(f"select i1 {f.op(f'icmp sge i64 {size}, {MIN_PARALLEL_IM2COL}')}, i64 {k.threads}, i64 1")
+    f.raw(f"call void @{declare_parallel_for(k.declared)}(ptr @{name}, ptr {ctx}, i64 {c.cg}, i64 {threads})")
+
+
+def _im2col_nchw(f: Function, c: _Conv, xg: str, col: str, lo: str, hi: str) -> None:
+    """col[(ch, ky, kx), (oy, ox)] = x[ch, oy*sh - top + ky*dh, ox*sw - left + kx*dw], 0 outside, for the
+    channels ch in [lo, hi)."""
+    with f.loop(f.op(f"sub nsw i64 {hi}, {lo}"), "cc") as cc, f.loop(c.kh, "ky") as ky, \
+            f.loop(c.kw, "kx") as kx:
+        ch = f.op(f"add nsw i64 {lo}, {cc}")
         row = _add(f, _mul(f, _add(f, _mul(f, ch, c.kh), ky), c.kw), kx)
         dst = f.gep(f32, col, _mul(f, row, c.p))
         plane = f.gep(f32, xg, _mul(f, ch, c.hw))
