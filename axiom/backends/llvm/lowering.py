@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from axiom.backends.llvm import k_elementwise
+from axiom.backends.llvm.parallel import PARALLEL_FOR, ensure_pool
 from axiom.backends.llvm.render import ENTRY, render, unsupported
 from axiom.backends.llvm.runtime import NativeRun
 from axiom.backends.llvm.target import assembly, compile_module
@@ -72,9 +73,9 @@ def _check_threads(threads: object) -> int:
     return threads
 
 
-def lower(graph: Graph, threads: int | None = None) -> NativeRun:
+def lower(graph: Graph, threads: int | None = None, profile: bool = False) -> NativeRun:
     """Compile ``graph`` for this CPU; large kernels use ``threads`` threads (default: every CPU this
-    process may use, or ``$AXIOM_NUM_THREADS``)."""
+    process may use, or ``$AXIOM_NUM_THREADS``). ``profile`` times every kernel (``run.kernel_ns``)."""
     missing = graph.missing_constants()
     if missing:
         raise UnsupportedError(f"graph @{graph.name} has constants without data: {', '.join(missing)}")
@@ -84,11 +85,13 @@ def lower(graph: Graph, threads: int | None = None) -> NativeRun:
         lines = [f"  {n.op.name}{' at ' + str(n.loc) if n.loc else ''}" for n in bad]
         raise UnsupportedError(f"the llvm backend has no kernel for {len(bad)} node(s) of @{graph.name}:\n"
                                + "\n".join(lines))
-    rendered = render(graph, default_threads() if threads is None else _check_threads(threads))
+    rendered = render(graph, default_threads() if threads is None else _check_threads(threads), profile)
     # Each module's entry gets its own name: MCJIT resolves symbols process-wide, so a second module's
     # `axiom_main` could otherwise resolve to the first one's code.
     entry = f"{ENTRY}_{hashlib.sha256(rendered.text.encode()).hexdigest()[:16]}"
     rendered.text = rendered.text.replace(f"@{ENTRY}(", f"@{entry}(")
+    if f"@{PARALLEL_FOR}(" in rendered.text:
+        ensure_pool()
     return NativeRun(graph, rendered, compile_module(rendered.text, entry))
 
 

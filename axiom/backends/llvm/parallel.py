@@ -1,119 +1,231 @@
 """The parallel-for that generated code calls: ``axiom_parallel_for(fn, ctx, n, threads)`` runs
-``fn(ctx, lo, hi)`` over ``[0, n)`` split into ``min(threads, n)`` even chunks, one per POSIX thread,
-the calling thread taking the first; it returns when every chunk is done. No Python runs meanwhile.
+``fn(ctx, lo, hi)`` over ``[0, n)`` split into ``min(threads, n)`` even chunks and returns when every
+chunk is done. No Python runs meanwhile.
 
-Threads are started per call (about 50 us for a start and a join here), so callers use it only for
-work that takes far longer than that. A thread that cannot be started runs its chunk on the caller
-instead, so the result never depends on the thread count. Workers get an 8 MiB stack: the GEMM keeps
-its packing buffers (about 660 KiB) on the stack.
+It is one process-wide pool of POSIX threads, compiled once (its own module, in the disk cache like
+any other) and linked into every kernel module by symbol. Workers start on first use and then stay:
+after a job a worker spins for a few hundred microseconds (kernels come back to back), then sleeps on
+a futex until the next job. The calling thread takes chunks too, so a job finishes even when no
+worker could be started. One job runs at a time: a call made while another is running (from a
+second Python thread, or from inside a chunk) runs its range on the calling thread.
+
+Claiming is lock-free: ``next`` packs (generation, chunk count, next chunk) in one word, so a worker
+that wakes late for an earlier job can never claim a chunk of the current one. Workers get an 8 MiB
+stack: the GEMM keeps its packing buffers (about 660 KiB) there, and a worker that lives on keeps
+those pages mapped, where a thread started per call would fault them in every time.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 PARALLEL_FOR = "axiom_parallel_for"
 STACK_BYTES = 8 << 20
+MAX_CHUNKS = 0xFFFF  # the chunk count and index fields of ``next`` are 16 bits
+SPINS = 1 << 14  # polls of the generation word before a worker sleeps
 
-_DECLARES = {
-    "pthread_create": "declare i32 @pthread_create(ptr, ptr, ptr, ptr)",
-    "pthread_join": "declare i32 @pthread_join(i64, ptr)",
-    "pthread_attr_init": "declare i32 @pthread_attr_init(ptr)",
-    "pthread_attr_setstacksize": "declare i32 @pthread_attr_setstacksize(ptr, i64)",
-    "pthread_attr_destroy": "declare i32 @pthread_attr_destroy(ptr)",
-}
 
-# A task is { fn, ctx, lo, hi }; pthread_t is an unsigned long, pthread_attr_t at most 64 bytes (glibc).
-_BODY = f"""\
-%axiom.task = type {{ ptr, ptr, i64, i64 }}
+def declare_parallel_for(declared: dict[str, str]) -> str:
+    """Declare the pool's entry point in a kernel module (the runtime links it); its name."""
+    declared[PARALLEL_FOR] = f"declare void @{PARALLEL_FOR}(ptr, ptr, i64, i64)"
+    return PARALLEL_FOR
 
-define internal ptr @axiom_task_run(ptr %t) {{
+
+def _futex(triple: str) -> int | None:
+    """The futex system call number on this Linux target, else None (workers then only spin/yield)."""
+    if "linux" not in triple:
+        return None
+    return {"x86_64": 202, "aarch64": 98}.get(triple.split("-", 1)[0])
+
+
+def pool_ir(triple: str) -> str:
+    """The pool's module for ``triple``."""
+    futex = _futex(triple)
+    pause = "call void @llvm.x86.sse2.pause()" if triple.startswith("x86_64") else "call i32 @sched_yield()"
+    if futex is not None:
+        sleep = (f"call i64 (i64, ...) @syscall(i64 {futex}, ptr @pool.gen, i32 128, i32 %seen, ptr null)"
+                 "  ; FUTEX_WAIT_PRIVATE")
+        wake = f"call i64 (i64, ...) @syscall(i64 {futex}, ptr @pool.gen, i32 129, i32 2147483647)"
+    else:
+        sleep, wake = "call i32 @sched_yield()", "call i32 @sched_yield()"
+    return _POOL.format(PARALLEL_FOR=PARALLEL_FOR, STACK=STACK_BYTES, MAX_CHUNKS=MAX_CHUNKS, SPINS=SPINS,
+                        PAUSE=pause, SLEEP=sleep, WAKE=wake)
+
+
+_POOL = """\
+@pool.lock = internal global i32 0
+@pool.gen = internal global i32 0
+@pool.next = internal global i64 0    ; gen << 32 | chunks << 16 | next chunk
+@pool.done = internal global i64 0
+@pool.workers = internal global i64 0
+@pool.fn = internal global ptr null
+@pool.ctx = internal global ptr null
+@pool.n = internal global i64 0
+
+declare i32 @pthread_create(ptr, ptr, ptr, ptr)
+declare i32 @pthread_detach(i64)
+declare i32 @pthread_attr_init(ptr)
+declare i32 @pthread_attr_setstacksize(ptr, i64)
+declare i32 @pthread_attr_destroy(ptr)
+declare i32 @sched_yield()
+declare i64 @syscall(i64, ...)
+declare void @llvm.x86.sse2.pause()
+
+; Claim and run chunks of job %g until none is left (or a newer job has replaced it).
+define internal void @pool.work(i32 %g) {{
 entry:
-  %fn = load ptr, ptr %t
-  %pctx = getelementptr inbounds %axiom.task, ptr %t, i32 0, i32 1
-  %ctx = load ptr, ptr %pctx
-  %plo = getelementptr inbounds %axiom.task, ptr %t, i32 0, i32 2
-  %lo = load i64, ptr %plo
-  %phi = getelementptr inbounds %axiom.task, ptr %t, i32 0, i32 3
-  %hi = load i64, ptr %phi
+  %g64 = zext i32 %g to i64
+  br label %claim
+claim:
+  %v = load atomic i64, ptr @pool.next acquire, align 8
+  %vg = lshr i64 %v, 32
+  %same = icmp eq i64 %vg, %g64
+  br i1 %same, label %check, label %out
+check:
+  %idx = and i64 %v, 65535
+  %cs = lshr i64 %v, 16
+  %chunks = and i64 %cs, 65535
+  %left = icmp ult i64 %idx, %chunks
+  br i1 %left, label %take, label %out
+take:
+  %v1 = add i64 %v, 1
+  %pair = cmpxchg ptr @pool.next, i64 %v, i64 %v1 acq_rel acquire
+  %won = extractvalue {{ i64, i1 }} %pair, 1
+  br i1 %won, label %run, label %claim
+run:
+  %fn = load ptr, ptr @pool.fn
+  %ctx = load ptr, ptr @pool.ctx
+  %n = load i64, ptr @pool.n
+  %a = mul i64 %n, %idx
+  %lo = udiv i64 %a, %chunks
+  %idx1 = add i64 %idx, 1
+  %b = mul i64 %n, %idx1
+  %hi = udiv i64 %b, %chunks
   call void %fn(ptr %ctx, i64 %lo, i64 %hi)
-  ret ptr null
+  atomicrmw add ptr @pool.done, i64 1 release
+  br label %claim
+out:
+  ret void
 }}
 
-define internal void @{PARALLEL_FOR}(ptr %fn, ptr %ctx, i64 %n, i64 %threads) {{
+; A worker: wait for a new generation (spin, then sleep), work on it, repeat.
+define internal ptr @pool.worker(ptr %unused) {{
+entry:
+  br label %wait
+wait:
+  %seen = phi i32 [ 0, %entry ], [ %g, %work ]
+  br label %spin
+spin:
+  %i = phi i32 [ 0, %wait ], [ %i1, %poll ], [ 0, %sleep ]
+  %g = load atomic i32, ptr @pool.gen acquire, align 4
+  %new = icmp ne i32 %g, %seen
+  br i1 %new, label %work, label %poll
+poll:
+  {PAUSE}
+  %i1 = add i32 %i, 1
+  %tired = icmp sge i32 %i1, {SPINS}
+  br i1 %tired, label %sleep, label %spin
+sleep:
+  {SLEEP}
+  br label %spin
+work:
+  call void @pool.work(i32 %g)
+  br label %wait
+}}
+
+define void @{PARALLEL_FOR}(ptr %fn, ptr %ctx, i64 %n, i64 %threads) {{
 entry:
   %fewer = icmp slt i64 %threads, %n
-  %t = select i1 %fewer, i64 %threads, i64 %n
-  %serial = icmp slt i64 %t, 2
-  br i1 %serial, label %alone, label %spawn
+  %t0 = select i1 %fewer, i64 %threads, i64 %n
+  %capped = icmp sgt i64 %t0, {MAX_CHUNKS}
+  %t = select i1 %capped, i64 {MAX_CHUNKS}, i64 %t0
+  %one = icmp slt i64 %t, 2
+  br i1 %one, label %alone, label %lock
+lock:
+  %got = cmpxchg ptr @pool.lock, i32 0, i32 1 acquire monotonic
+  %free = extractvalue {{ i32, i1 }} %got, 1
+  br i1 %free, label %grow, label %alone
 alone:
   call void %fn(ptr %ctx, i64 0, i64 %n)
   ret void
-spawn:
+grow:
+  %have = load i64, ptr @pool.workers
+  %want = sub i64 %t, 1
+  %short = icmp slt i64 %have, %want
+  br i1 %short, label %start, label %post
+start:
   %attr = alloca [64 x i8], align 16
-  %tasks = alloca %axiom.task, i64 %t
-  %ids = alloca i64, i64 %t
-  %started = alloca i1, i64 %t
+  %id = alloca i64
   call i32 @pthread_attr_init(ptr %attr)
-  call i32 @pthread_attr_setstacksize(ptr %attr, i64 {STACK_BYTES})
-  br label %start.head
-start.head:
-  %i = phi i64 [ 1, %spawn ], [ %i.next, %start.latch ]
-  %more = icmp slt i64 %i, %t
-  br i1 %more, label %start.body, label %start.done
-start.body:
-  %a = mul i64 %n, %i
-  %lo = udiv i64 %a, %t
-  %i.next = add i64 %i, 1
-  %b = mul i64 %n, %i.next
-  %hi = udiv i64 %b, %t
-  %task = getelementptr inbounds %axiom.task, ptr %tasks, i64 %i
-  store ptr %fn, ptr %task
-  %pctx = getelementptr inbounds %axiom.task, ptr %task, i32 0, i32 1
-  store ptr %ctx, ptr %pctx
-  %plo = getelementptr inbounds %axiom.task, ptr %task, i32 0, i32 2
-  store i64 %lo, ptr %plo
-  %phi = getelementptr inbounds %axiom.task, ptr %task, i32 0, i32 3
-  store i64 %hi, ptr %phi
-  %id = getelementptr inbounds i64, ptr %ids, i64 %i
-  %rc = call i32 @pthread_create(ptr %id, ptr %attr, ptr @axiom_task_run, ptr %task)
+  call i32 @pthread_attr_setstacksize(ptr %attr, i64 {STACK})
+  br label %start.loop
+start.loop:
+  %k = phi i64 [ %have, %start ], [ %k1, %started ]
+  %more = icmp slt i64 %k, %want
+  br i1 %more, label %start.one, label %start.done
+start.one:
+  %rc = call i32 @pthread_create(ptr %id, ptr %attr, ptr @pool.worker, ptr null)
   %ok = icmp eq i32 %rc, 0
-  %flag = getelementptr inbounds i1, ptr %started, i64 %i
-  store i1 %ok, ptr %flag
-  br i1 %ok, label %start.latch, label %start.inline
-start.inline:
-  call void %fn(ptr %ctx, i64 %lo, i64 %hi)
-  br label %start.latch
-start.latch:
-  br label %start.head
+  br i1 %ok, label %started, label %start.done
+started:
+  %tid = load i64, ptr %id
+  call i32 @pthread_detach(i64 %tid)
+  %k1 = add i64 %k, 1
+  store i64 %k1, ptr @pool.workers
+  br label %start.loop
 start.done:
-  %first = udiv i64 %n, %t
-  call void %fn(ptr %ctx, i64 0, i64 %first)
-  br label %join.head
-join.head:
-  %j = phi i64 [ 1, %start.done ], [ %j.next, %join.latch ]
-  %jmore = icmp slt i64 %j, %t
-  br i1 %jmore, label %join.body, label %join.done
-join.body:
-  %jflag = getelementptr inbounds i1, ptr %started, i64 %j
-  %was = load i1, ptr %jflag
-  br i1 %was, label %join.wait, label %join.latch
-join.wait:
-  %jid = getelementptr inbounds i64, ptr %ids, i64 %j
-  %tid = load i64, ptr %jid
-  call i32 @pthread_join(i64 %tid, ptr null)
-  br label %join.latch
-join.latch:
-  %j.next = add i64 %j, 1
-  br label %join.head
-join.done:
   call i32 @pthread_attr_destroy(ptr %attr)
+  br label %post
+post:
+  %old = load atomic i32, ptr @pool.gen monotonic, align 4
+  %g = add i32 %old, 1
+  %g64 = zext i32 %g to i64
+  %tag = shl i64 %g64, 32
+  store atomic i64 %tag, ptr @pool.next release, align 8   ; no chunks: late workers stop here
+  store ptr %fn, ptr @pool.fn
+  store ptr %ctx, ptr @pool.ctx
+  store i64 %n, ptr @pool.n
+  store atomic i64 0, ptr @pool.done monotonic, align 8
+  %cfield = shl i64 %t, 16
+  %open = or i64 %tag, %cfield
+  store atomic i64 %open, ptr @pool.next release, align 8
+  store atomic i32 %g, ptr @pool.gen release, align 4
+  {WAKE}
+  call void @pool.work(i32 %g)
+  br label %join
+join:
+  %j = phi i64 [ 0, %post ], [ %j1, %join.poll ], [ 0, %join.yield ]
+  %done = load atomic i64, ptr @pool.done acquire, align 8
+  %all = icmp uge i64 %done, %t
+  br i1 %all, label %finish, label %join.poll
+join.poll:
+  {PAUSE}
+  %j1 = add i64 %j, 1
+  %long = icmp sgt i64 %j1, 4096
+  br i1 %long, label %join.yield, label %join
+join.yield:
+  call i32 @sched_yield()
+  br label %join
+finish:
+  store atomic i32 0, ptr @pool.lock release, align 4
   ret void
 }}
 """
 
 
-def declare_parallel_for(declared: dict[str, str]) -> str:
-    """Add ``axiom_parallel_for`` (internal to the module) and what it calls to ``declared``; its name."""
-    if PARALLEL_FOR not in declared:
-        declared.update(_DECLARES)
-        declared[PARALLEL_FOR] = _BODY
-    return PARALLEL_FOR
+@functools.lru_cache(maxsize=1)
+def _pool() -> Any:
+    """Compile the pool once per process and make its entry point resolvable by every later module."""
+    import llvmlite.binding as llvm
+
+    from axiom.backends.llvm.target import compile_module, host
+
+    compiled = compile_module(pool_ir(host().triple), PARALLEL_FOR)
+    llvm.add_symbol(PARALLEL_FOR, compiled.address)
+    return compiled  # kept alive for the life of the process
+
+
+def ensure_pool() -> None:
+    """Make ``axiom_parallel_for`` available to modules about to be loaded."""
+    _pool()

@@ -18,6 +18,7 @@ from test_gemm import _guarded  # noqa: E402
 
 from axiom.backends.llvm.gemm import KC, MR, NR, pack_a, pack_b  # noqa: E402
 from axiom.backends.llvm.gemm_mt import MIN_PARALLEL_MACS, declare_sgemm_mt  # noqa: E402
+from axiom.backends.llvm.parallel import ensure_pool  # noqa: E402
 from axiom.backends.llvm.target import compile_module  # noqa: E402
 
 _I64, _PTR, _I32 = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32
@@ -27,6 +28,7 @@ _keep: list[object] = []
 
 @functools.cache
 def _gemm(a_packed: bool, b_packed: bool):  # noqa: ANN202
+    ensure_pool()
     declared: dict[str, str] = {}
     name = declare_sgemm_mt(declared, a_packed, b_packed)
     text = "\n".join(declared.values()).replace(f"define internal void @{name}(", f"define void @{name}(")

@@ -1,0 +1,113 @@
+"""The thread pool's parallel-for: every index of the range is visited exactly once, over many jobs in a
+row (a worker late for one job must not take chunks of the next), for any thread count, and when two
+Python threads call at once (one of them then runs alone); chunks really run on other threads."""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("llvmlite.binding")
+
+from axiom.backends.llvm.parallel import declare_parallel_for, ensure_pool  # noqa: E402
+from axiom.backends.llvm.target import compile_module  # noqa: E402
+
+# chunk(ctx, lo, hi): ctx = [counts ptr, thread ids ptr]; counts[i] += 1 for i in [lo, hi), and the
+# chunk's first slot records which thread ran it. Ranges past 100000 also spin a few milliseconds, so
+# the calling thread cannot finish every chunk before a worker wakes.
+_BODY = """
+declare i64 @pthread_self()
+define internal void @chunk(ptr %ctx, i64 %lo, i64 %hi) {
+entry:
+  %counts = load ptr, ptr %ctx
+  %pids = getelementptr inbounds ptr, ptr %ctx, i64 1
+  %ids = load ptr, ptr %pids
+  %self = call i64 @pthread_self()
+  %slot = getelementptr inbounds i64, ptr %ids, i64 %lo
+  store i64 %self, ptr %slot
+  br label %head
+head:
+  %i = phi i64 [ %lo, %entry ], [ %i1, %body ]
+  %more = icmp slt i64 %i, %hi
+  br i1 %more, label %body, label %done
+body:
+  %p = getelementptr inbounds i32, ptr %counts, i64 %i
+  %c = load i32, ptr %p
+  %c1 = add i32 %c, 1
+  store i32 %c1, ptr %p
+  %i1 = add i64 %i, 1
+  br label %head
+done:
+  %slow = icmp sgt i64 %hi, 100000
+  br i1 %slow, label %wait, label %out
+wait:
+  %w = phi i64 [ 0, %done ], [ %w1, %wait ]
+  store volatile i64 %w, ptr %slot
+  %w1 = add i64 %w, 1
+  %waiting = icmp slt i64 %w1, 3000000
+  br i1 %waiting, label %wait, label %restore
+restore:
+  store i64 %self, ptr %slot
+  br label %out
+out:
+  ret void
+}
+define void @run(ptr %ctx, i64 %n, i64 %threads) {
+entry:
+  call void @axiom_parallel_for(ptr @chunk, ptr %ctx, i64 %n, i64 %threads)
+  ret void
+}
+"""
+_keep: list[object] = []
+
+
+@functools.cache
+def _run():  # noqa: ANN202
+    ensure_pool()
+    declared: dict[str, str] = {}
+    declare_parallel_for(declared)
+    compiled = compile_module("\n".join([*declared.values(), _BODY]), "run", use_cache=False)
+    _keep.append(compiled)
+    return ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)(compiled.address)
+
+
+def _job(n: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    counts, ids = np.zeros(max(n, 1), np.int32), np.zeros(max(n, 1), np.int64)
+    ctx = (ctypes.c_void_p * 2)(counts.ctypes.data, ids.ctypes.data)
+    _run()(ctx, n, threads)
+    return counts[:n], ids
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 5])
+def test_every_index_once_over_many_jobs(threads: int) -> None:
+    for job in range(300):
+        n = [0, 1, 2, 7, 64, 1000][job % 6]
+        counts, _ = _job(n, threads)
+        assert (counts == 1).all(), (job, n, threads, counts)
+
+
+def test_chunks_run_on_other_threads() -> None:
+    _, ids = _job(300_000, 3)
+    starts = [0, 100_000, 200_000]  # n * k // 3
+    assert len({int(ids[s]) for s in starts}) > 1
+
+
+def test_two_callers_at_once() -> None:
+    errors: list[str] = []
+
+    def caller() -> None:
+        for _ in range(200):
+            counts, _ = _job(5000, 2)
+            if not (counts == 1).all():
+                errors.append("an index was not visited exactly once")
+
+    workers = [threading.Thread(target=caller) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors
