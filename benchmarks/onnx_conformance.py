@@ -1,10 +1,11 @@
 """ONNX backend conformance: run onnx's node test cases on every Axiom backend, write the report page.
 
-    python -m benchmarks.onnx_conformance [--backends numpy] [--out docs/onnx-conformance.md]
-                                          [--write-expected] [--timeout 60]
+    python -m benchmarks.onnx_conformance [--backends numpy,llvm] [--out docs/onnx-conformance.md]
+                                          [--write-expected] [--timeout 60] [--workers N]
 
 Writes docs/onnx-conformance.md (cases passed per backend and per op, plus totals). ``--write-expected``
-also rewrites tests/conformance/expected_pass*.txt, the lists CI holds each backend to.
+also rewrites tests/conformance/expected_pass*.txt, the lists CI holds each backend to. Each case runs in a
+forked worker process (one per CPU), so a crash of native code is that case's error and the run goes on.
 """
 
 from __future__ import annotations
@@ -31,18 +32,22 @@ from onnx_backend_runner import (  # noqa: E402
     case_ops,
     expected_pass_path,
     load_cases,
-    run_case,
+    run_cases,
+    usable_cpus,
 )
 
 LABELS = {PASS: "passed", FAIL: "wrong result", ERROR: "error", UNSUPPORTED: "not supported",
           EXCLUDED: "excluded"}
 
 
-def run_backend(cases: list, backend_name: str, timeout_s: int) -> list[Outcome]:
-    """Every case on one backend, in name order."""
+def run_backend(cases: list, backend_name: str, timeout_s: int, workers: int = 1) -> list[Outcome]:
+    """Every case on one backend, in name order, in worker processes (a crash is one case's error)."""
+    from axiom.backends import get_backend
+
+    get_backend(backend_name)  # imported once, here, rather than in every worker
     backend = axiom_backend(backend_name)
     ops = case_ops(cases)
-    return [run_case(case, backend, ops[case.name], timeout_s) for case in cases]
+    return run_cases(cases, backend, ops, timeout_s, isolate=True, workers=workers)
 
 
 def _totals_table(results: dict[str, list[Outcome]]) -> list[str]:
@@ -132,18 +137,25 @@ def main() -> int:
     from axiom.backends import backend_names
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backends", nargs="+", default=None, help="default: every available backend")
+    ap.add_argument("--backends", nargs="+", default=None,
+                    help="names, space- or comma-separated (numpy,llvm); default: every available backend")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "onnx-conformance.md")
     ap.add_argument("--write-expected", action="store_true", help="rewrite tests/conformance/expected_pass*")
     ap.add_argument("--timeout", type=int, default=60, help="seconds per case (0: no limit)")
+    ap.add_argument("--workers", type=int, default=usable_cpus(),
+                    help="worker processes a backend's cases share (default: one per CPU)")
     args = ap.parse_args()
-    backends = args.backends or [b for b in backend_names() if _available(b)]
+    backends = [b for arg in args.backends for b in arg.split(",") if b] if args.backends else \
+        [b for b in backend_names() if _available(b)]
+    unknown = [b for b in backends if b not in backend_names()]
+    if unknown:
+        ap.error(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(backend_names())}")
 
     cases = load_cases()
     results: dict[str, list[Outcome]] = {}
     for backend in backends:
         start = time.perf_counter()
-        results[backend] = run_backend(cases, backend, args.timeout)
+        results[backend] = run_backend(cases, backend, args.timeout, args.workers)
         counts = Counter(o.outcome for o in results[backend])
         print(f"{backend}: {counts[PASS]}/{len(cases)} passed "
               + ", ".join(f"{counts[o]} {LABELS[o]}" for o in OUTCOMES[1:])

@@ -7,7 +7,11 @@ full run that writes docs/onnx-conformance.md).
 
 from __future__ import annotations
 
+import faulthandler
+import os
+import pickle
 import re
+import selectors
 import signal
 import warnings
 from collections.abc import Iterator
@@ -152,6 +156,68 @@ def run_case(case: Any, backend: type[Backend], op: str = "", timeout_s: int = 0
         except (AssertionError, TypeError, ValueError) as exc:
             return Outcome(case.name, op, FAIL, _first_line(exc))
     return Outcome(case.name, op, PASS)
+
+
+def run_cases(cases: list[Any], backend: type[Backend], ops: dict[str, str], timeout_s: int = 0,
+              isolate: bool = False, workers: int = 1) -> list[Outcome]:
+    """run_case on each of ``cases``; the outcomes in the cases' order. ``isolate`` runs them in ``workers``
+    forked worker processes (each a share of the cases), so that native code that crashes (a segfault) is
+    an error of its case, not the end of the run: a worker sends each outcome through a pipe, and one that
+    dies is replaced by a fresh worker for the rest of its share."""
+    if not isolate or not hasattr(os, "fork"):
+        return [run_case(c, backend, ops.get(c.name, ""), timeout_s) for c in cases]
+    outcomes: dict[int, Outcome] = {}
+    live = selectors.DefaultSelector()
+
+    def start(share: list[int]) -> None:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: leaves at once when done (no atexit, no test-runner teardown)
+            try:
+                os.close(read)
+                faulthandler.disable()  # a crash is reported as this case's outcome, not as a traceback
+                with os.fdopen(write, "wb") as pipe:
+                    for i in share:
+                        outcome = run_case(cases[i], backend, ops.get(cases[i].name, ""), timeout_s)
+                        pickle.dump((i, outcome), pipe)
+                        pipe.flush()
+            finally:
+                os._exit(0)
+        os.close(write)
+        live.register(os.fdopen(read, "rb"), selectors.EVENT_READ, (pid, share))
+
+    for w in range(max(1, workers)):
+        if cases[w::workers]:
+            start(list(range(w, len(cases), workers)))
+    while live.get_map():
+        for key, _ in live.select():
+            pid, share = key.data
+            try:
+                i, outcome = pickle.load(key.fileobj)
+            except EOFError:  # the worker is gone: every outcome it sent has been read
+                live.unregister(key.fileobj)
+                key.fileobj.close()
+                _, status = os.waitpid(pid, 0)
+                if share:  # it died running share[0]
+                    i = share.pop(0)
+                    outcomes[i] = Outcome(cases[i].name, ops.get(cases[i].name, ""), ERROR, _death(status))
+                if share:
+                    start(share)
+                continue
+            share.remove(i)
+            outcomes[i] = outcome
+    return [outcomes[i] for i in range(len(cases))]
+
+
+def usable_cpus() -> int:
+    """How many CPUs this process may run on: the worker count of an isolated run."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _death(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"crashed: {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"the worker exited with {os.waitstatus_to_exitcode(status)} before its outcome"
 
 
 def _unsupported_detail(exc: UnsupportedError) -> str:

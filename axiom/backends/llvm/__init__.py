@@ -3,7 +3,15 @@ elementwise region), optimised at O3 for the host CPU through llvmlite, cached o
 
 from __future__ import annotations
 
-from axiom.backends.llvm import k_elementwise, k_linalg, k_nn, k_reduce, k_shape  # noqa: F401 (kernels)
+from axiom.backends.llvm import (  # noqa: F401 (kernels)
+    k_elementwise,
+    k_indexing,
+    k_linalg,
+    k_nn,
+    k_reduce,
+    k_resample,
+    k_shape,
+)
 from axiom.backends.llvm.lowering import DECOMPOSE, lower, source
 
 __all__ = ["DECOMPOSE", "available", "lower", "source", "unavailable_reason"]

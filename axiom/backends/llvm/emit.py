@@ -125,9 +125,12 @@ class Function:
 
     def load(self, dt: DType, base: str, index: str) -> str:
         """Element ``index`` of a ``dt`` buffer, converted to its compute type."""
-        st = storage_type(dt)
+        st = "i16" if dt.name == "bf16" else storage_type(dt)
         v = self.op(f"load {st}, ptr {self.gep(dt, base, index)}{self._access()}")
-        if dt.name in ("f16", "bf16"):
+        if dt.name == "bf16":  # the high half of an f32 (by hand: LLVM may turn bfloat into libcalls)
+            wide = self.op(f"zext i16 {v} to i32")
+            return self.op(f"bitcast i32 {self.op(f'shl i32 {wide}, 16')} to float")
+        if dt.name == "f16":
             return self.op(f"fpext {st} {v} to float")
         if dt.is_bool:
             return self.op(f"icmp ne i8 {v}, 0")
@@ -136,11 +139,24 @@ class Function:
     def store(self, dt: DType, value: str, base: str, index: str) -> None:
         """Store a compute-type ``value`` as element ``index`` of a ``dt`` buffer."""
         st = storage_type(dt)
-        if dt.name in ("f16", "bf16"):
+        if dt.name == "bf16":
+            value, st = self._to_bf16(value), "i16"
+        elif dt.name == "f16":
             value = self.op(f"fptrunc float {value} to {st}")
         elif dt.is_bool:
             value = self.op(f"zext i1 {value} to i8")
         self.raw(f"store {st} {value}, ptr {self.gep(dt, base, index)}{self._access()}")
+
+    def _to_bf16(self, value: str) -> str:
+        """f32 to bf16 bits (an i16), rounding to nearest even by hand: LLVM lowers ``fptrunc to bfloat``
+        (and may turn bfloat arithmetic) into calls of ``__truncsfbf2``, which the JIT cannot resolve. NaN
+        stays a (quiet) NaN."""
+        bits = self.op(f"bitcast float {value} to i32")
+        odd = self.op(f"and i32 {self.op(f'lshr i32 {bits}, 16')}, 1")
+        rounded = self.op(f"add i32 {self.op(f'add i32 {bits}, 32767')}, {odd}")
+        nan = self.op(f"fcmp uno float {value}, 0.0")
+        bits = self.op(f"select i1 {nan}, i32 {self.op(f'or i32 {bits}, 4194304')}, i32 {rounded}")
+        return self.op(f"trunc i32 {self.op(f'lshr i32 {bits}, 16')} to i16")
 
     def _access(self) -> str:
         return f", !llvm.access.group {self._groups[-1]}" if self._groups else ""

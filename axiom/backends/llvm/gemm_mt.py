@@ -4,8 +4,8 @@ whole micro-tile columns (16) or rows (6), one block per thread through the para
 
 It splits along the longer of M and N, so that the operand every thread packs again (A when the
 columns are split, B when the rows are) is the smaller one. Products under ``MIN_PARALLEL_MACS``
-multiply-adds (about 0.2 ms of work) stay on the calling thread: starting and joining a thread costs
-about 50 us, so only work several times longer than that gains from a second one.
+multiply-adds (about 50 us of work) stay on the calling thread: handing chunks to the pool's workers
+costs a few microseconds when they are spinning and tens when they sleep.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from axiom.backends.llvm.gemm import MR, NR, gemm_body, gemm_declares
 from axiom.backends.llvm.parallel import PARALLEL_FOR, declare_parallel_for
 
 GEMM = "axiom_sgemm"
-MIN_PARALLEL_MACS = 1 << 24
+MIN_PARALLEL_MACS = 1 << 22
 
 _FIELDS = [("i64", "M"), ("i64", "N"), ("i64", "K"), ("ptr", "A"), ("i64", "lda"), ("ptr", "B"),
            ("i64", "ldb"), ("ptr", "C"), ("i64", "ldc"), ("ptr", "bias"), ("i32", "act"), ("i32", "acc"),

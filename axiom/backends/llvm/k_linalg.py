@@ -47,6 +47,9 @@ def matmul(k: Kernel) -> None:
         if out.dtype == f32:
             _sgemm(k, a0, b0, c0, f.dim(m), f.dim(kk), f.dim(n), b_packed)
             return
+        if out.dtype.name in ("f16", "bf16"):  # sum in f32 and round once, as the reference does
+            _dot_loops(k, a0, b0, c0, m, kk, n)
+            return
         with f.loop(f.dim(m), "i") as i:
             crow = f.op(f"add nsw i64 {c0}, {f.op(f'mul nsw i64 {i}, {f.dim(n)}')}")
             with f.loop(f.dim(n), "z") as j:
@@ -62,6 +65,24 @@ def matmul(k: Kernel) -> None:
                     prod = k.scalar.emit("mul", None, [av, bv], [a.dtype] * 2, out.dtype)
                     f.store(out.dtype, k.scalar.emit("add", None, [cv, prod], [out.dtype] * 2, out.dtype),
                             k.outs[0], at)
+
+
+def _dot_loops(k: Kernel, a0: str, b0: str, c0: str, m: Dim, kk: Dim, n: Dim) -> None:
+    """C = A @ B one output at a time, each summed in a register of the compute type."""
+    a, b = k.node.inputs
+    out = k.node.results[0]
+    f, ty = k.f, compute_type(out.dtype)
+    with f.loop(f.dim(m), "i") as i, f.loop(f.dim(n), "j") as j:
+        acc = _Acc(f, ty, k.scalar.const(0, ty))
+        arow = f.op(f"add nsw i64 {a0}, {f.op(f'mul nsw i64 {i}, {f.dim(kk)}')}")
+        with f.loop(f.dim(kk), "k") as p:
+            av = f.load(a.dtype, k.ins[0], f.op(f"add nsw i64 {arow}, {p}"))
+            brow = f.op(f"add nsw i64 {b0}, {f.op(f'mul nsw i64 {p}, {f.dim(n)}')}")
+            bv = f.load(b.dtype, k.ins[1], f.op(f"add nsw i64 {brow}, {j}"))
+            acc.set(f.op(f"fadd {ty} {acc.get()}, {f.op(f'fmul {ty} {av}, {bv}')}"))
+        crow = f.op(f"add nsw i64 {c0}, {f.op(f'mul nsw i64 {i}, {f.dim(n)}')}")
+        at = f.op(f"add nsw i64 {crow}, {j}")
+        f.store(out.dtype, acc.get(), k.outs[0], at)
 
 
 @lowers("linear")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from axiom.backends.llvm.emit import compute_type
 from axiom.backends.llvm.kernel import Kernel, broadcast_offset, lowers, nest, offset, strides
-from axiom.ir.errors import UnsupportedError
 from axiom.ir.ops.shape import _slice_bounds, _slice_plan
 
 STATUS_GATHER = 1  # status word values the runtime turns into errors
@@ -97,23 +96,32 @@ def split(k: Kernel) -> None:
 
 @lowers("pad")
 def pad(k: Kernel) -> None:
-    """Constant mode: the fill where the source index falls outside x."""
+    """Constant mode: the fill where the source index falls outside x; edge: the nearest element of x;
+    reflect: x mirrored about its first and last element (pads are shorter than the axis)."""
     x, out, a = k.node.inputs[0], k.node.results[0], k.node.attrs
-    if a.mode != "constant":
-        raise UnsupportedError(f"pad mode {a.mode!r} has no llvm kernel yet (constant only)")
     f = k.f
     xs = strides(f, x.shape)
     with nest(f, out.shape) as idx:
         inside, src = "true", []
         for i, (d, lo) in enumerate(zip(x.shape, a.pads[:x.rank], strict=True)):
             s = f.op(f"sub nsw i64 {idx[i]}, {lo}") if lo else idx[i]
-            ok = f.op(f"and i1 {f.op(f'icmp sge i64 {s}, 0')}, {f.op(f'icmp slt i64 {s}, {f.dim(d)}')}")
+            n = f.dim(d)
+            below, above = f.op(f"icmp slt i64 {s}, 0"), f.op(f"icmp sge i64 {s}, {n}")
+            ok = f.op(f"xor i1 {f.op(f'or i1 {below}, {above}')}, true")
             inside = f.op(f"and i1 {inside}, {ok}")
-            src.append(f.op(f"select i1 {ok}, i64 {s}, i64 0"))
+            if a.mode == "edge":
+                low, high = "0", f.op(f"sub nsw i64 {n}, 1")
+            elif a.mode == "reflect":  # -s before the start, 2 (n - 1) - s past the end
+                low = f.op(f"sub nsw i64 0, {s}")
+                high = f.op(f"sub nsw i64 {f.op(f'mul nsw i64 {n}, 2')}, {f.op(f'add nsw i64 {s}, 2')}")
+            else:
+                low = high = "0"
+            s = f.op(f"select i1 {below}, i64 {low}, i64 {s}")
+            src.append(f.op(f"select i1 {above}, i64 {high}, i64 {s}"))
         v = f.load(x.dtype, k.ins[0], offset(f, src, xs))
-        fill = k.scalar.const(a.value, _ty(out))
-        f.store(out.dtype, f.op(f"select i1 {inside}, {_ty(out)} {v}, {_ty(out)} {fill}"), k.outs[0],
-                offset(f, idx, strides(f, out.shape)))
+        if a.mode == "constant":
+            v = f.op(f"select i1 {inside}, {_ty(out)} {v}, {_ty(out)} {k.scalar.const(a.value, _ty(out))}")
+        f.store(out.dtype, v, k.outs[0], offset(f, idx, strides(f, out.shape)))
 
 
 def _ty(v) -> str:  # noqa: ANN001

@@ -69,7 +69,7 @@ class NativeRun:
             if node.op.name == "const":
                 r = node.results[0]
                 data = graph.constants[node.attrs["name"]]
-                self.constants[id(r)] = np.ascontiguousarray(data, r.dtype.np_dtype)
+                self.constants[id(r)] = np.require(np.asarray(data, r.dtype.np_dtype), requirements="C")
         for key, how in rendered.packed.items():
             name, _, arg = how.partition("/")
             self.constants[key] = PACKERS[name](self.constants[key], arg)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from axiom.backends.llvm.emit import Function, compute_type
+from axiom.backends.llvm.vmath import REPLACES, declare_vmath
 from axiom.ir.dtypes import DType
 from axiom.ir.errors import UnsupportedError
 
@@ -46,7 +47,11 @@ class Scalar:
         return str(int(value))
 
     def call(self, fn: str, ty: str, *args: str) -> str:
-        """An intrinsic (``llvm.exp``: suffixed by type) or a libm function (``erf``: ``erff`` for float)."""
+        """An intrinsic (``llvm.exp``: suffixed by type) or a libm function (``erf``: ``erff`` for float);
+        f32 exp, erf and tanh are vmath's inlined versions, so that their loops vectorize."""
+        if ty == "float" and fn in REPLACES:
+            name = declare_vmath(self.declared, REPLACES[fn])
+            return self.f.op(f"call float @{name}(" + ", ".join(f"float {a}" for a in args) + ")")
         name = f"{fn}.{SUFFIX[ty]}" if fn.startswith("llvm.") else fn + ("f" if ty == "float" else "")
         return self.callf(name, ty, [(ty, a) for a in args])
 
@@ -273,5 +278,87 @@ _OPS: dict[str, Callable] = {
                                              "atan", "sinh", "cosh", "tanh", "erf", "asinh", "acosh",
                                              "atanh", "floor", "ceil", "round")},
 }
+
+
+# ---- integer remainder and bit ops, sign and float classification ----------------------------
+def _mod(s, a, x, dts, out):  # noqa: ANN001, ANN202
+    """numpy's fmod (the dividend's sign) or mod (the divisor's sign); an integer x mod 0 is 0."""
+    ty, f = compute_type(out), s.f
+    if out.is_float:
+        r = f.op(f"frem {ty} {x[0]}, {x[1]}")  # C fmod
+        if a.fmod:
+            return r
+        zero = s.const(0.0, ty)
+        differ = f.op(f"xor i1 {f.op(f'fcmp olt {ty} {x[1]}, {zero}')}, {f.op(f'fcmp olt {ty} {r}, {zero}')}")
+        fix = f.op(f"and i1 {f.op(f'fcmp une {ty} {r}, {zero}')}, {differ}")
+        r = f.op(f"select i1 {fix}, {ty} {f.op(f'fadd {ty} {r}, {x[1]}')}, {ty} {r}")
+        exact = f.op(f"fcmp oeq {ty} {r}, {zero}")  # a zero remainder takes the divisor's sign
+        signed_zero = s.callf(f"llvm.copysign.{SUFFIX[ty]}", ty, [(ty, zero), (ty, x[1])])
+        return f.op(f"select i1 {exact}, {ty} {signed_zero}, {ty} {r}")
+    zero = f.op(f"icmp eq {ty} {x[1]}, 0")
+    if out.kind == "uint":
+        return f.op(f"urem {ty} {x[0]}, {f.op(f'select i1 {zero}, {ty} 1, {ty} {x[1]}')}")
+    # x mod 0 is 0 and x mod -1 is 0 (srem MIN, -1 would overflow): divide by 1 instead
+    trivial = f.op(f"or i1 {zero}, {f.op(f'icmp eq {ty} {x[1]}, -1')}")
+    r = f.op(f"srem {ty} {x[0]}, {f.op(f'select i1 {trivial}, {ty} 1, {ty} {x[1]}')}")
+    if a.fmod:
+        return r
+    signs = f.op(f"icmp slt {ty} {f.op(f'xor {ty} {r}, {x[1]}')}, 0")
+    fix = f.op(f"and i1 {f.op(f'icmp ne {ty} {r}, 0')}, {signs}")
+    return f.op(f"select i1 {fix}, {ty} {f.op(f'add {ty} {r}, {x[1]}')}, {ty} {r}")
+
+
+def _bitshift(s, a, x, dts, out):  # noqa: ANN001, ANN202
+    """A shift by a negative amount or by the width or more leaves the sign fill (LLVM's would be poison)."""
+    ty, f, bits = compute_type(out), s.f, out.bits
+    signed = out.kind == "int"
+    outside = f.op(f"icmp uge {ty} {x[1]}, {bits}")  # unsigned: a negative amount is huge
+    amount = f.op(f"select i1 {outside}, {ty} 0, {ty} {x[1]}")
+    if a.direction == "LEFT":
+        return f.op(f"select i1 {outside}, {ty} 0, {ty} {f.op(f'shl {ty} {x[0]}, {amount}')}")
+    shifted = f.op(f"{'ashr' if signed else 'lshr'} {ty} {x[0]}, {amount}")
+    fill = f.op(f"ashr {ty} {x[0]}, {bits - 1}") if signed else "0"
+    return f.op(f"select i1 {outside}, {ty} {fill}, {ty} {shifted}")
+
+
+def _bitwise(op: str) -> Callable:
+    return lambda s, a, x, dts, out: s.f.op(f"{op} {compute_type(out)} {x[0]}, {x[1]}")
+
+
+def _bitwise_not(s, a, x, dts, out):  # noqa: ANN001, ANN202
+    return s.f.op(f"xor {compute_type(out)} {x[0]}, -1")
+
+
+def _sign(s, a, x, dts, out):  # noqa: ANN001, ANN202
+    """-1, 0 or 1; a float NaN stays NaN and a zero of either sign gives +0, as numpy's sign."""
+    ty, f = compute_type(out), s.f
+    if out.kind == "uint":
+        return f.op(f"zext i1 {f.op(f'icmp ne {ty} {x[0]}, 0')} to {ty}")
+    if out.kind == "int":
+        pos = f.op(f"zext i1 {f.op(f'icmp sgt {ty} {x[0]}, 0')} to {ty}")
+        neg = f.op(f"zext i1 {f.op(f'icmp slt {ty} {x[0]}, 0')} to {ty}")
+        return f.op(f"sub {ty} {pos}, {neg}")
+    zero = s.const(0.0, ty)
+    v = f.op(f"select i1 {f.op(f'fcmp oeq {ty} {x[0]}, {zero}')}, {ty} {zero}, {ty} {x[0]}")
+    v = f.op(f"select i1 {f.op(f'fcmp olt {ty} {x[0]}, {zero}')}, {ty} {s.const(-1.0, ty)}, {ty} {v}")
+    return f.op(f"select i1 {f.op(f'fcmp ogt {ty} {x[0]}, {zero}')}, {ty} {s.const(1.0, ty)}, {ty} {v}")
+
+
+def _is_nan(s, a, x, dts, out):  # noqa: ANN001, ANN202
+    return s.f.op(f"fcmp uno {compute_type(dts[0])} {x[0]}, {x[0]}")
+
+
+def _is_inf(s, a, x, dts, out):  # noqa: ANN001, ANN202
+    ty, hit = compute_type(dts[0]), "false"
+    for wanted, value in ((a.detect_positive, math.inf), (a.detect_negative, -math.inf)):
+        if wanted:
+            eq = s.f.op(f"fcmp oeq {ty} {x[0]}, {s.const(value, ty)}")
+            hit = eq if hit == "false" else s.f.op(f"or i1 {hit}, {eq}")
+    return hit
+
+
+_OPS.update({"mod": _mod, "bitshift": _bitshift, "bitwise_and": _bitwise("and"), "bitwise_or": _bitwise("or"),
+             "bitwise_xor": _bitwise("xor"), "bitwise_not": _bitwise_not, "sign": _sign, "is_nan": _is_nan,
+             "is_inf": _is_inf})
 
 SCALAR_OPS = frozenset(_OPS)

@@ -67,7 +67,11 @@ def test_object_code_is_cached_and_a_corrupt_entry_is_recompiled(tmp_path) -> No
         np.testing.assert_allclose(run([x], {"N": 4})[0], np.exp(x) * x, rtol=1e-6)
 
 
-def test_every_node_without_a_kernel_is_listed() -> None:
+def test_every_node_without_a_kernel_is_listed(monkeypatch) -> None:  # noqa: ANN001
+    from axiom.ir import opdef
+
+    for op in ("gather_elements", "cumsum"):  # every op has a kernel or a decomposition: take two away
+        monkeypatch.delitem(opdef._FACETS["llvm"], op)
     g = parse_graph("""graph @g(%x: f32[4, 6], %i: i64[4, 2]) -> (f32[4, 2], f32[4, 6]) {
   %0 = gather_elements(%x, %i) {axis = 1} : f32[4, 2]    # model.py:3
   %1 = cumsum(%x) {axis = 1} : f32[4, 6]    # model.py:4
@@ -83,7 +87,7 @@ def test_source_shows_llvm_ir_and_vectorized_assembly() -> None:
     from axiom.backends.llvm import source
 
     src = source(parse_graph(GRAPH))
-    assert "define void @axiom_main" in src["ll"] and "call float @llvm.exp.f32" in src["ll"]
+    assert "define void @axiom_main" in src["ll"] and "call float @axiom_expf" in src["ll"]
     assert "ymm" in src["s"]  # the multiply loop runs 8 floats at a time with AVX2
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from llvm_cases import assert_matches, one_op
 
+import axiom
 from axiom.ir.errors import AxiomError
 
 FAST = settings(max_examples=10, deadline=None)
@@ -202,3 +203,33 @@ def test_fused_elementwise_region_is_one_loop() -> None:
     assert ll.count("define internal void @k") == 1  # one kernel for the three ops
     x, b = np.random.default_rng(0).standard_normal((5, 7)).astype(np.float32), np.ones(7, np.float32)
     assert_matches(fused, [x, b])
+
+
+def test_bf16_rounds_to_nearest_even_and_keeps_nan() -> None:
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    from axiom.ir.dtypes import bf16
+
+    x = np.array([1.0, 1.00390625, 1.01171875, 1.0078125, 3.4e38, -3.4e38, np.nan, np.inf, -np.inf, 1e-40,
+                  0.0, -0.0, 65504.0], np.float32)
+    got = axiom.compile(one_op("cast", [x], to=bf16), backend="llvm")(x)
+    np.testing.assert_array_equal(got.view(np.uint16), x.astype(ml_dtypes.bfloat16).view(np.uint16))
+    xb = np.random.default_rng(3).standard_normal((5, 7)).astype(ml_dtypes.bfloat16)
+    assert_matches(one_op("mul", [xb, xb]), [xb, xb], rtol=0, atol=0)
+
+
+def test_half_matmul_rounds_once() -> None:
+    rng = np.random.default_rng(4)
+    for sa, sb in (((4, 8), (8, 6)), ((2, 3, 5), (5, 7)), ((5,), (5, 3))):
+        a, b = rng.standard_normal(sa).astype(np.float16), rng.standard_normal(sb).astype(np.float16)
+        assert_matches(one_op("matmul", [a, b]), [a, b], rtol=0, atol=0)
+
+
+def test_a_scalar_constant_output_keeps_its_shape() -> None:
+    from axiom.ir import Builder, Graph, TensorType
+    from axiom.ir.dtypes import f32
+
+    g = Graph("g")
+    x = g.add_input("x", TensorType(f32, (3,)))
+    g.set_outputs([Builder(g).op("neg", x), g.add_constant(np.array(5, np.int64), "c")])
+    _, c = axiom.compile(g, backend="llvm")(np.ones(3, np.float32))
+    assert c.shape == () and c == 5
