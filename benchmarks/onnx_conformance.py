@@ -29,6 +29,7 @@ from onnx_backend_runner import (  # noqa: E402
     UNSUPPORTED,
     Outcome,
     axiom_backend,
+    backend_available,
     case_ops,
     expected_pass_path,
     load_cases,
@@ -120,15 +121,6 @@ def write_expected(backend: str, outcomes: list[Outcome]) -> Path:
     return path
 
 
-def _available(backend: str) -> bool:
-    from axiom.backends import get_backend
-    from axiom.ir.errors import UnsupportedError
-
-    try:
-        get_backend(backend)
-    except UnsupportedError:
-        return False
-    return True
 
 
 def main() -> int:
@@ -146,7 +138,7 @@ def main() -> int:
                     help="worker processes a backend's cases share (default: one per CPU)")
     args = ap.parse_args()
     backends = [b for arg in args.backends for b in arg.split(",") if b] if args.backends else \
-        [b for b in backend_names() if _available(b)]
+        [b for b in backend_names() if backend_available(b)]
     unknown = [b for b in backends if b not in backend_names()]
     if unknown:
         ap.error(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(backend_names())}")

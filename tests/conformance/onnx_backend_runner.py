@@ -249,3 +249,15 @@ def read_expected_pass(backend_name: str) -> list[str]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def backend_available(backend: str) -> bool:
+    """Whether ``backend`` can run here (its module imports and says it is available)."""
+    from axiom.backends import get_backend
+    from axiom.ir.errors import UnsupportedError
+
+    try:
+        get_backend(backend)
+    except UnsupportedError:
+        return False
+    return True

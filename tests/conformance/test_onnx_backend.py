@@ -26,6 +26,7 @@ from onnx_backend_runner import (  # noqa: E402
     PASS,
     UNSUPPORTED,
     axiom_backend,
+    backend_available,
     case_ops,
     load_cases,
     read_expected_pass,
@@ -39,20 +40,12 @@ EXPECTED = {b: read_expected_pass(b) for b in BACKENDS}
 ISOLATE = {"numpy": False, "llvm": True}  # native code may crash: run its cases in a worker process
 
 
-def _available(backend: str) -> bool:
-    from axiom.backends import get_backend
-    from axiom.ir.errors import UnsupportedError
-
-    try:
-        get_backend(backend)
-    except UnsupportedError:
-        return False
-    return True
 
 
 def _on(backend: str) -> list:
     """``backend`` as a pytest param, skipped where it cannot run."""
-    skip = pytest.mark.skipif(not _available(backend), reason=f"the {backend} backend is unavailable here")
+    skip = pytest.mark.skipif(not backend_available(backend),
+                              reason=f"the {backend} backend is unavailable here")
     return [pytest.param(backend, marks=skip)]
 
 

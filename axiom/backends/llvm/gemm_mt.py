@@ -31,6 +31,13 @@ def _field(i: int, ptr: str, action: str) -> str:
     return at + f"  store {ty} %{name}, ptr %f.{name}\n"
 
 
+def _range(v: str, unit: int, bound: str) -> str:
+    """Chunk [lo, hi) of ``unit``-wide blocks as rows or columns: %{v}0, %{v}1 (clamped to bound), %{v}{v}."""
+    return (f"  %{v}0 = mul i64 %lo, {unit}\n  %{v}1.all = mul i64 %hi, {unit}\n"
+            f"  %{v}1.less = icmp slt i64 %{v}1.all, {bound}\n"
+            f"  %{v}1 = select i1 %{v}1.less, i64 %{v}1.all, i64 {bound}\n  %{v}{v} = sub i64 %{v}1, %{v}0\n")
+
+
 def _text(gemm: str, mt: str, a_packed: bool, b_packed: bool) -> str:
     """The chunk function and the threaded entry ``mt`` over the single-threaded ``gemm``."""
     b_off = "mul i64 %n0, %K" if b_packed else "add i64 %n0, 0"  # a packed strip of 16 columns is K*16 floats
@@ -41,11 +48,7 @@ entry:
 {"".join(_field(i, "%ctx", "load") for i in range(len(_FIELDS)))}\
   br i1 %cols, label %by.cols, label %by.rows
 by.cols:
-  %n0 = mul i64 %lo, {NR}
-  %n1.all = mul i64 %hi, {NR}
-  %n1.less = icmp slt i64 %n1.all, %N
-  %n1 = select i1 %n1.less, i64 %n1.all, i64 %N
-  %nn = sub i64 %n1, %n0
+{_range("n", NR, "%N")}\
   %b.off = {b_off}
   %B.c = getelementptr inbounds float, ptr %B, i64 %b.off
   %C.c = getelementptr inbounds float, ptr %C, i64 %n0
@@ -56,11 +59,7 @@ by.cols:
 ptr %bias.c, i32 %act, i32 %acc)
   ret void
 by.rows:
-  %m0 = mul i64 %lo, {MR}
-  %m1.all = mul i64 %hi, {MR}
-  %m1.less = icmp slt i64 %m1.all, %M
-  %m1 = select i1 %m1.less, i64 %m1.all, i64 %M
-  %mm = sub i64 %m1, %m0
+{_range("m", MR, "%M")}\
   %a.off = {a_off}
   %A.r = getelementptr inbounds float, ptr %A, i64 %a.off
   %c.off = mul i64 %m0, %ldc

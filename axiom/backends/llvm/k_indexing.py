@@ -85,11 +85,20 @@ def gather_nd(k: Kernel) -> None:
         f.store(out.dtype, v, k.outs[0], offset(f, idx, os_))
 
 
+def _update(k: Kernel, target: str, at: str) -> None:
+    """out[target] = upd[at], or combined with out[target] by the node's reduction."""
+    x, upd, out = k.node.inputs[0], k.node.inputs[2], k.node.results[0]
+    v = k.f.load(upd.dtype, k.ins[2], at)
+    if k.node.attrs.reduction != "none":
+        v = _combine(k, k.node.attrs.reduction, x.dtype, k.f.load(out.dtype, k.outs[0], target), v)
+    k.f.store(out.dtype, v, k.outs[0], target)
+
+
 @lowers("scatter_elements")
 def scatter_elements(k: Kernel) -> None:
     """A copy of x, then for each index in order: out[i with i[axis] = idx[i]] = upd[i] (or combined)."""
-    x, ind, upd = k.node.inputs
-    out, f, red = k.node.results[0], k.f, k.node.attrs.reduction
+    x, ind, _ = k.node.inputs
+    f, red = k.f, k.node.attrs.reduction
     axis = k.node.attrs.axis % x.rank
     xs, ins_ = strides(f, x.shape), strides(f, ind.shape)
     size, code = f.dim(x.shape[axis]), STATUS["scatter_elements"]
@@ -101,11 +110,7 @@ def scatter_elements(k: Kernel) -> None:
         at = offset(f, idx, ins_)  # the updates have the indices' shape
         pos, ok = _position(k, ind, k.ins[1], at, size, code)
         with f.when(ok):
-            target = offset(f, [*idx[:axis], pos, *idx[axis + 1:]], xs)
-            v = f.load(upd.dtype, k.ins[2], at)
-            if red != "none":
-                v = _combine(k, red, x.dtype, f.load(out.dtype, k.outs[0], target), v)
-            f.store(out.dtype, v, k.outs[0], target)
+            _update(k, offset(f, [*idx[:axis], pos, *idx[axis + 1:]], xs), at)
 
 
 def _scatter_elements_gathered(k: Kernel, axis: int) -> None:
@@ -135,8 +140,8 @@ def _scatter_elements_gathered(k: Kernel, axis: int) -> None:
 @lowers("scatter_nd")
 def scatter_nd(k: Kernel) -> None:
     """A copy of x, then for each index tuple t in order: out[t, r..] = upd[t's place, r..] (or combined)."""
-    x, ind, upd = k.node.inputs
-    out, f, red = k.node.results[0], k.f, k.node.attrs.reduction
+    x, ind, _ = k.node.inputs
+    f, red = k.f, k.node.attrs.reduction
     m = ind.shape[-1]
     rest = x.shape[m:]
     xs, rs = strides(f, x.shape), strides(f, rest)
@@ -160,11 +165,7 @@ def scatter_nd(k: Kernel) -> None:
             row = f.op(f"mul nsw i64 {t}, {width}")
             with nest(f, rest, "r") as ri:
                 local = offset(f, ri, rs)
-                target = f.op(f"add nsw i64 {base}, {local}")
-                v = f.load(upd.dtype, k.ins[2], f.op(f"add nsw i64 {row}, {local}"))
-                if red != "none":
-                    v = _combine(k, red, x.dtype, f.load(out.dtype, k.outs[0], target), v)
-                f.store(out.dtype, v, k.outs[0], target)
+                _update(k, f.op(f"add nsw i64 {base}, {local}"), f.op(f"add nsw i64 {row}, {local}"))
 
 
 def _scatter_nd_gathered(k: Kernel, m: int) -> None:
