@@ -214,7 +214,7 @@ def test_random_graphs_do_exercise_reuse_and_in_place(strategy):
     in place, and (fused) regions run in place too."""
     seen = {"reuse": 0, "in place": 0, "region in place": 0}
 
-    @settings(max_examples=40, database=None, derandomize=True, deadline=None, phases=[Phase.generate],
+    @settings(max_examples=100, database=None, derandomize=True, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(strategy())
     def count(case):
