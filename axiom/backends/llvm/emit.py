@@ -38,6 +38,7 @@ class Function:
         self._groups: list[str] = []  # access groups of the enclosing parallel loops
         self.lines: list[str] = []
         self.allocas: list[str] = []  # entry-block allocas, emitted before everything else
+        self.parts: list[str] = []  # functions split off this one (split.py), emitted after it
         self.counter = 0
         self.block = "entry"
         self._dims: dict[object, str] = {}
@@ -227,4 +228,5 @@ class Function:
         params = ", ".join(self.params)
         body = "\n".join([*self.allocas, *self.lines])
         linkage = f"{self.linkage} " if self.linkage else ""
-        return f"define {linkage}void @{self.name}({params}) {{\nentry:\n{body}\n  ret void\n}}\n"
+        return "\n".join([f"define {linkage}void @{self.name}({params}) {{\nentry:\n{body}\n  ret void\n}}\n",
+                          *self.parts])

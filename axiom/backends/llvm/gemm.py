@@ -362,7 +362,7 @@ def pack_a(a: np.ndarray) -> np.ndarray:
     out = aligned_zeros((-(-m // MR), k, MR))
     padded = np.zeros((out.shape[0] * MR, k), np.float32)
     padded[:m] = a
-    out[...] = padded.reshape(-1, MR, k).transpose(0, 2, 1)
+    out[...] = padded.reshape(out.shape[0], MR, k).transpose(0, 2, 1)  # explicit: k may be 0
     return out
 
 
@@ -372,7 +372,7 @@ def pack_b(b: np.ndarray) -> np.ndarray:
     out = aligned_zeros((-(-n // NR), k, NR))
     padded = np.zeros((k, out.shape[0] * NR), np.float32)
     padded[:, :n] = b
-    out[...] = padded.reshape(k, -1, NR).transpose(1, 0, 2)
+    out[...] = padded.reshape(k, out.shape[0], NR).transpose(1, 0, 2)  # explicit: k may be 0
     return out
 
 

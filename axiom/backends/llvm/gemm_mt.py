@@ -11,10 +11,12 @@ costs a few microseconds when they are spinning and tens when they sleep.
 from __future__ import annotations
 
 from axiom.backends.llvm.gemm import MR, NR, gemm_body, gemm_declares
+from axiom.backends.llvm.gemv import MAX_ROWS, gemv_body
 from axiom.backends.llvm.parallel import PARALLEL_FOR, declare_parallel_for
 
 GEMM = "axiom_sgemm"
 MIN_PARALLEL_MACS = 1 << 22
+MIN_PARALLEL_GEMV = 1 << 16  # elements of a packed B (256 KiB) from which a few-row product is threaded
 
 _FIELDS = [("i64", "M"), ("i64", "N"), ("i64", "K"), ("ptr", "A"), ("i64", "lda"), ("ptr", "B"),
            ("i64", "ldb"), ("ptr", "C"), ("i64", "ldc"), ("ptr", "bias"), ("i32", "act"), ("i32", "acc"),
@@ -25,10 +27,11 @@ _TYPE = "%axiom.gemm = type { " + ", ".join(t for t, _ in _FIELDS) + " }"
 
 def _field(i: int, ptr: str, action: str) -> str:
     ty, name = _FIELDS[i]
-    at = f"  %f.{name} = getelementptr inbounds %axiom.gemm, ptr {ptr}, i32 0, i32 {i}\n"
+    at = f"%f{ptr[1:]}.{name}"
+    gep = f"  {at} = getelementptr inbounds %axiom.gemm, ptr {ptr}, i32 0, i32 {i}\n"
     if action == "load":
-        return at + f"  %{name} = load {ty}, ptr %f.{name}\n"
-    return at + f"  store {ty} %{name}, ptr %f.{name}\n"
+        return gep + f"  %{name} = load {ty}, ptr {at}\n"
+    return gep + f"  store {ty} %{name}, ptr {at}\n"
 
 
 def _range(v: str, unit: int, bound: str) -> str:
@@ -69,8 +72,10 @@ ptr %bias, i32 %act, i32 %acc)
   ret void
 }}
 
+{_gemv_text(gemm, mt) if b_packed and not a_packed else ""}\
 define internal void @{mt}({_ARGS}, i64 %threads) {{
 entry:
+{_GEMV_ENTRY if b_packed and not a_packed else ""}\
   %mn = mul i64 %M, %N
   %macs = mul i64 %mn, %K
   %small = icmp slt i64 %macs, {MIN_PARALLEL_MACS}
@@ -96,6 +101,41 @@ split:
 """
 
 
+_GEMV_ENTRY = f"""\
+  %m.less = add i64 %M, -1
+  %few = icmp ult i64 %m.less, {MAX_ROWS}
+  br i1 %few, label %gemv, label %gemm
+gemv:
+  %strips.up = add i64 %N, {NR - 1}
+  %strips = udiv i64 %strips.up, {NR}
+  %kn = mul i64 %K, %N
+  %kn.small = icmp slt i64 %kn, {MIN_PARALLEL_GEMV}
+  %kn.one = icmp slt i64 %threads, 2
+  %kn.alone = or i1 %kn.small, %kn.one
+  %gemv.threads = select i1 %kn.alone, i64 1, i64 %threads
+  %gctx = alloca %axiom.gemm
+{"".join(_field(i, "%gctx", "store") for i in range(len(_FIELDS) - 1))}\
+  call void @{PARALLEL_FOR}(ptr @GEMV_CHUNK, ptr %gctx, i64 %strips, i64 %gemv.threads)
+  ret void
+gemm:
+"""
+
+
+def _gemv_text(gemm: str, mt: str) -> str:
+    """The few-row product over packed B (gemv.py) and its chunk function over 16-column strips."""
+    return f"""\
+{gemv_body(gemm + "_gemv")}
+define internal void @{mt}.gemv_chunk(ptr %ctx, i64 %lo, i64 %hi) {{
+entry:
+{"".join(_field(i, "%ctx", "load") for i in range(len(_FIELDS) - 1))}\
+  call void @{gemm}_gemv(i64 %M, i64 %N, i64 %K, ptr %A, i64 %lda, ptr %B, ptr %C, i64 %ldc, ptr %bias, \
+i32 %act, i32 %acc, i64 %lo, i64 %hi)
+  ret void
+}}
+
+"""
+
+
 def declare_sgemm_mt(declared: dict[str, str], a_packed: bool = False, b_packed: bool = False) -> str:
     """Add the threaded GEMM (and the GEMM and parallel-for it calls) to a module's ``declared``; its name.
     ``a_packed``/``b_packed``: that operand comes packed ahead of time (gemm.pack_a / gemm.pack_b)."""
@@ -107,5 +147,5 @@ def declare_sgemm_mt(declared: dict[str, str], a_packed: bool = False, b_packed:
         declared[gemm] = gemm_body(gemm, a_packed, b_packed).replace(
             f"define void @{gemm}(", f"define internal void @{gemm}(")
         declare_parallel_for(declared)
-        declared[mt] = _text(gemm, mt, a_packed, b_packed)
+        declared[mt] = _text(gemm, mt, a_packed, b_packed).replace("@GEMV_CHUNK", f"@{mt}.gemv_chunk")
     return mt

@@ -16,9 +16,10 @@ import hashlib
 
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.gemm import MR
-from axiom.backends.llvm.gemm_mt import declare_sgemm_mt
+from axiom.backends.llvm.gemm_mt import MIN_PARALLEL_MACS, declare_sgemm_mt
 from axiom.backends.llvm.kernel import Kernel
 from axiom.backends.llvm.parallel import declare_parallel_for
+from axiom.backends.llvm.split import MIN_SPLIT_MACS, over_threads, threads_for
 from axiom.ir.dtypes import f32
 from axiom.ir.graph import Node
 
@@ -80,11 +81,22 @@ class _Conv:
 
 def conv2d_gemm(k: Kernel) -> None:
     f, c = k.f, _Conv(k.node, k.f)
-    has_bias = len(k.ins) > 2
     w = k.node.inputs[1]
     # NCHW reads each group's weight matrix as the GEMM's A: a constant one is packed once, at load time.
     a_packed = c.nchw and isinstance(w.shape[0], int) and k.prepack(w, f"conv_a/{c.groups}")
     gemm = declare_sgemm_mt(k.declared, a_packed=a_packed)
+    # An image whose product is below the GEMM's own threading threshold: the images go over the threads.
+    per_image = _mul(f, c.og, c.p, c.kdim, str(c.groups))
+    small = f.op(f"icmp slt i64 {per_image}, {MIN_PARALLEL_MACS}")
+    work = f.op(f"select i1 {small}, i64 {_mul(f, per_image, c.batch)}, i64 0")
+    with over_threads(k, c.batch, threads_for(k, work, MIN_SPLIT_MACS)) as (lo, hi):
+        _images(k, gemm, a_packed, lo, hi)
+
+
+def _images(k: Kernel, gemm: str, a_packed: bool, lo: str, hi: str) -> None:
+    """The images [lo, hi): im2col and a GEMM per image and group, with scratch of their own."""
+    f, c = k.f, _Conv(k.node, k.f)
+    has_bias = len(k.ins) > 2
     k.declared["malloc"] = "declare ptr @malloc(i64)"
     k.declared["free"] = "declare void @free(ptr)"
     col = "null" if c.pointwise else f.op(f"call ptr @malloc(i64 {_mul(f, c.kdim, c.p, '4')})")
@@ -98,7 +110,8 @@ def conv2d_gemm(k: Kernel) -> None:
     with f.when(f.op(f"xor i1 {failed}, true")):
         if not c.nchw:
             _transpose_weights(k, c, wt)
-        with f.loop(c.batch, "n") as n, f.loop(str(c.groups), "g") as g:
+        with f.loop(f.op(f"sub nsw i64 {hi}, {lo}"), "n") as nn, f.loop(str(c.groups), "g") as g:
+            n = f.op(f"add nsw i64 {lo}, {nn}")
             if c.nchw:
                 _nchw_group(k, c, gemm, col, n, g, has_bias, a_packed)
             else:

@@ -4,12 +4,16 @@ elementwise become one such loop, the body's ops computed per element with no in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from axiom.backends.llvm.kernel import Kernel, broadcast_offset, lowers, nest, offset, strides
 from axiom.backends.llvm.scalar import SCALAR_OPS
+from axiom.backends.llvm.split import range_over_threads
 from axiom.ir.dims import dim_product, dims_equal
 from axiom.ir.graph import Graph, Node, Value
+
+CHUNK = 1 << 14  # elements of a flat loop per chunk handed to a thread
 
 
 def _flat(operands: Sequence[Value], out: Value) -> bool:
@@ -36,14 +40,37 @@ def _flat_index(k: Kernel, out: Value, index: list[str]) -> str:
 @lowers(*sorted(SCALAR_OPS))
 def elementwise(k: Kernel) -> None:
     node, out = k.node, k.node.results[0]
-    if _flat(node.inputs, out):
-        with k.f.loop(k.numel(out), parallel=True) as i:
-            args = _loads(k, node.inputs, k.ins, out, i)
-            k.f.store(out.dtype, _apply(k, node, args), k.outs[0], i)
+    with _each(k, _flat(node.inputs, out)) as index:
+        args = _loads(k, node.inputs, k.ins, out, index)
+        at = index if isinstance(index, str) else _flat_index(k, out, index)
+        k.f.store(out.dtype, _apply(k, node, args), k.outs[0], at)
+
+
+@contextmanager
+def _each(k: Kernel, flat: bool) -> Iterator[str | list[str]]:
+    """Every element of the result: a flat index (chunks of CHUNK split over threads), or a multi-index
+    (the outermost axis split over threads) when operands broadcast. Yields inside the innermost loop."""
+    out = k.node.results[0]
+    f = k.f
+    numel = k.numel(out)
+    if flat:
+        chunks = f.op(f"sdiv i64 {f.op(f'add nsw i64 {numel}, {CHUNK - 1}')}, {CHUNK}")
+        with range_over_threads(k, chunks, numel) as c:
+            f = k.f
+            first = f.op(f"mul nsw i64 {c}, {CHUNK}")
+            left = f.op(f"sub nsw i64 {k.numel(out)}, {first}")
+            size = f.op(f"call i64 @llvm.smin.i64(i64 {CHUNK}, i64 {left})")
+            k.declared["llvm.smin.i64"] = "declare i64 @llvm.smin.i64(i64, i64)"
+            with f.loop(size, parallel=True) as i:
+                yield f.op(f"add nsw i64 {first}, {i}")
         return
-    with nest(k.f, out.shape, parallel=True) as idx:
-        args = _loads(k, node.inputs, k.ins, out, idx)
-        k.f.store(out.dtype, _apply(k, node, args), k.outs[0], _flat_index(k, out, idx))
+    if not out.shape:
+        with nest(f, out.shape, parallel=True) as idx:
+            yield idx
+        return
+    with range_over_threads(k, f.dim(out.shape[0]), numel) as i0, \
+            nest(k.f, out.shape[1:], parallel=True) as idx:
+        yield [i0, *idx]
 
 
 def _apply(k: Kernel, node: Node, args: list[str]) -> str:
@@ -65,8 +92,7 @@ def fused(k: Kernel) -> None:
     assert body is not None
     out = node.results[0]
     flat = _flat(node.inputs, out)
-    loop = k.f.loop(k.numel(out), parallel=True) if flat else nest(k.f, out.shape, parallel=True)
-    with loop as index:
+    with _each(k, flat) as index:
         env = dict(zip((id(a) for a in body.inputs), _loads(k, node.inputs, k.ins, out, index), strict=True))
         for inner in body.nodes:
             env[id(inner.results[0])] = _apply(k, inner, [env[id(v)] for v in inner.inputs])

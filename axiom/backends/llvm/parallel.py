@@ -21,6 +21,7 @@ import functools
 from typing import Any
 
 PARALLEL_FOR = "axiom_parallel_for"
+POOL_WAKE = "axiom_pool_wake"
 STACK_BYTES = 8 << 20
 MAX_CHUNKS = 0xFFFF  # the chunk count and index fields of ``next`` are 16 bits
 SPINS = 1 << 14  # polls of the generation word before a worker sleeps
@@ -49,8 +50,8 @@ def pool_ir(triple: str) -> str:
         wake = f"call i64 (i64, ...) @syscall(i64 {futex}, ptr @pool.gen, i32 129, i32 2147483647)"
     else:
         sleep, wake = "call i32 @sched_yield()", "call i32 @sched_yield()"
-    return _POOL.format(PARALLEL_FOR=PARALLEL_FOR, STACK=STACK_BYTES, MAX_CHUNKS=MAX_CHUNKS, SPINS=SPINS,
-                        PAUSE=pause, SLEEP=sleep, WAKE=wake)
+    return _POOL.format(PARALLEL_FOR=PARALLEL_FOR, POOL_WAKE=POOL_WAKE, STACK=STACK_BYTES,
+                        MAX_CHUNKS=MAX_CHUNKS, SPINS=SPINS, PAUSE=pause, SLEEP=sleep, WAKE=wake)
 
 
 _POOL = """\
@@ -211,6 +212,31 @@ finish:
   store atomic i32 0, ptr @pool.lock release, align 4
   ret void
 }}
+
+; Wake sleeping workers with an empty job, so that they spin, ready, when the first parallel-for of a
+; call comes (a futex wake takes tens of microseconds to get a worker running).
+define void @{POOL_WAKE}() {{
+entry:
+  %have = load i64, ptr @pool.workers
+  %none = icmp eq i64 %have, 0
+  br i1 %none, label %out, label %lock
+lock:
+  %got = cmpxchg ptr @pool.lock, i32 0, i32 1 acquire monotonic
+  %free = extractvalue {{ i32, i1 }} %got, 1
+  br i1 %free, label %post, label %out
+post:
+  %old = load atomic i32, ptr @pool.gen monotonic, align 4
+  %g = add i32 %old, 1
+  %g64 = zext i32 %g to i64
+  %tag = shl i64 %g64, 32
+  store atomic i64 %tag, ptr @pool.next release, align 8   ; a job of no chunks
+  store atomic i32 %g, ptr @pool.gen release, align 4
+  {WAKE}
+  store atomic i32 0, ptr @pool.lock release, align 4
+  br label %out
+out:
+  ret void
+}}
 """
 
 
@@ -223,6 +249,7 @@ def _pool() -> Any:
 
     compiled = compile_module(pool_ir(host().triple), PARALLEL_FOR)
     llvm.add_symbol(PARALLEL_FOR, compiled.address)
+    llvm.add_symbol(POOL_WAKE, compiled.engine.get_function_address(POOL_WAKE))
     return compiled  # kept alive for the life of the process
 
 

@@ -31,6 +31,7 @@ from axiom.frontends.onnx import (  # noqa: F401  (register converters)
     ops_shape,
     ops_spatial,
 )
+from axiom.frontends.onnx.check import infer_and_check
 from axiom.frontends.onnx.known import known_names, node_opset, opsets_of, subgraphs
 from axiom.frontends.onnx.ops_common import ONNX_DTYPES, Converter, Ctx, dtype_name, lookup
 from axiom.frontends.onnx.ops_elementwise import constant_array
@@ -63,7 +64,9 @@ _LAST_CHECKED: list[onnx.ModelProto] = []  # the model load_model returned last:
 
 
 def load_model(model: str | os.PathLike | bytes | onnx.ModelProto) -> onnx.ModelProto:
-    """A checked, shape-inferred ModelProto from a path, serialized bytes or a ModelProto."""
+    """A checked, shape-inferred ModelProto from a path, serialized bytes or a ModelProto (which is
+    never changed)."""
+    owned = True  # a proto read here: checking may fill it in instead of a copy
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         if not path.is_file():
@@ -83,13 +86,13 @@ def load_model(model: str | os.PathLike | bytes | onnx.ModelProto) -> onnx.Model
         if any(model is done for done in _LAST_CHECKED):  # checked a moment ago (compile loads twice)
             return model
         proto = model
+        owned = False
     else:
         raise OnnxLoadError(f"cannot import a {type(model).__name__} as ONNX: pass a path, bytes or "
                             "an onnx.ModelProto")
     try:
         # Shapes first: they fill in graph outputs written without one, which the checker requires.
-        inferred = onnx.shape_inference.infer_shapes(proto, strict_mode=False)
-        onnx.checker.check_model(inferred)
+        inferred = infer_and_check(proto, in_place=owned)
         _LAST_CHECKED[:] = [inferred]
         return inferred
     except Exception as exc:  # ValidationError, InferenceError, and protobuf errors from inside

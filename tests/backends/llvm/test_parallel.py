@@ -91,9 +91,14 @@ def test_every_index_once_over_many_jobs(threads: int) -> None:
 
 
 def test_chunks_run_on_other_threads() -> None:
-    _, ids = _job(300_000, 3)
     starts = [0, 100_000, 200_000]  # n * k // 3
-    assert len({int(ids[s]) for s in starts}) > 1
+    seen = set()
+    for _ in range(50):  # the caller takes chunks too: on a busy machine it may take all of one job's
+        _, ids = _job(300_000, 3)
+        seen = {int(ids[s]) for s in starts}
+        if len(seen) > 1:
+            break
+    assert len(seen) > 1
 
 
 def test_two_callers_at_once() -> None:

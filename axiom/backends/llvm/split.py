@@ -1,0 +1,75 @@
+"""Run part of a kernel over threads: the code emitted inside ``over_threads`` becomes a function of its
+own, ``fn(ctx, lo, hi)``, which the parallel-for (parallel.py) calls on chunks of a range; the kernel's
+parameters reach it through ``ctx`` under their own names, so emitters write the body as usual.
+
+Thresholds are in units of work that take roughly a nanosecond each (an element streamed, a
+multiply-add): handing chunks to spinning workers costs about a microsecond, to sleeping ones tens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from axiom.backends.llvm.emit import Function
+from axiom.backends.llvm.kernel import Kernel
+from axiom.backends.llvm.parallel import declare_parallel_for
+
+MIN_PARALLEL_WORK = 1 << 16  # elements from which a streaming kernel splits over threads
+MIN_SPLIT_MACS = 1 << 20  # multiply-adds of a batch of small products worth splitting by item
+
+
+def threads_for(k: Kernel, work: str, minimum: int = MIN_PARALLEL_WORK) -> str:
+    """An i64 operand: the kernel's threads when ``work`` (an i64 operand) reaches ``minimum``, else 1."""
+    if k.threads < 2 or work == "0":
+        return "1"
+    big = k.f.op(f"icmp sge i64 {work}, {minimum}")
+    return k.f.op(f"select i1 {big}, i64 {k.threads}, i64 1")
+
+
+@contextmanager
+def over_threads(k: Kernel, count: str, threads: str) -> Iterator[tuple[str, str]]:
+    """Emit the body into a new function run over chunks [lo, hi) of [0, count) on ``threads`` threads
+    (an i64 operand; 1 runs the whole range on the calling thread); yields (lo, hi). Values computed
+    before the body belong to the kernel's function and cannot be used inside it: recompute them."""
+    if threads == "1":  # one thread whatever the size: no function of its own
+        yield "0", count
+        return
+    outer = k.f
+    body = Function(f"{outer.name}.part{len(outer.parts)}", ["ptr %ctx", "i64 %lo", "i64 %hi"],
+                    outer.symbols, meta=outer.meta)
+    params = [p.split()[-1] for p in outer.params]
+    for i, p in enumerate(params):
+        body.raw(f"{p} = load ptr, ptr {body.op(f'getelementptr inbounds ptr, ptr %ctx, i64 {i}')}")
+    k.f = body
+    try:
+        yield "%lo", "%hi"
+    finally:
+        k.f = outer
+    outer.parts.append(body.text())
+    ctx = outer.alloca(f"[{len(params)} x ptr]")
+    for i, p in enumerate(params):
+        outer.raw(f"store ptr {p}, ptr {outer.op(f'getelementptr inbounds ptr, ptr {ctx}, i64 {i}')}")
+    outer.raw(f"call void @{declare_parallel_for(k.declared)}(ptr @{body.name}, ptr {ctx}, i64 {count}, "
+              f"i64 {threads})")
+
+
+def unflatten(f: Function, q: str, shape: list[str]) -> list[str]:
+    """The multi-index (outermost first) of flat row-major index ``q`` in ``shape`` (i64 operands)."""
+    idx = []
+    for d in reversed(shape[1:]):
+        idx.append(f.op(f"srem i64 {q}, {d}"))
+        q = f.op(f"sdiv i64 {q}, {d}")
+    return [q, *reversed(idx)] if shape else []
+
+
+@contextmanager
+def range_over_threads(k: Kernel, count: str, work: str, minimum: int = MIN_PARALLEL_WORK,
+                       stem: str = "s") -> Iterator[str]:
+    """``for i in range(count)`` with the iterations split over the kernel's threads when ``work`` (an
+    i64 operand, for the whole range) reaches ``minimum``; yields i (inside the split-off function)."""
+    threads = threads_for(k, work, minimum)
+    with over_threads(k, count, threads) as (lo, hi):
+        f = k.f
+        with f.loop(f.op(f"sub nsw i64 {hi}, {lo}"), stem) as j:
+            yield f.op(f"add nsw i64 {lo}, {j}")
