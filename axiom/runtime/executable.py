@@ -32,6 +32,7 @@ class Executable:
     properties: list[Any] = field(default_factory=list)
     context: Any = None  # the PassContext of the pipeline that made ``ir`` (None: built by hand)
     _specs: list[InputSpec] | None = field(default=None, init=False, repr=False, compare=False)
+    _wants: dict[tuple, list] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def assumptions(self) -> list[str]:
@@ -67,11 +68,17 @@ class Executable:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def _check_outputs(self, outs: list[np.ndarray], bindings: dict[str, int]) -> None:
-        for i, (v, o) in enumerate(zip(self.ir.outputs, outs, strict=True)):
-            want = output_shape(v.type, bindings)
-            if o.shape != want or o.dtype != v.type.dtype.np_dtype:
+        key = tuple(bindings.items())
+        wants = self._wants.get(key)
+        if wants is None:  # the expected (shape, dtype) of each output, once per set of symbol values
+            if len(self._wants) >= 8:
+                self._wants.clear()
+            wants = self._wants[key] = [(output_shape(v.type, bindings), v.type.dtype.np_dtype)
+                                        for v in self.ir.outputs]
+        for i, ((want, dtype), o) in enumerate(zip(wants, outs, strict=True)):
+            if o.shape != want or o.dtype != dtype:
                 raise AxiomError(f"backend '{self.backend}' returned output {i} as {o.dtype}{list(o.shape)}, "
-                                 f"expected {v.type.dtype.np_dtype}{list(want)}: this is a backend bug")
+                                 f"expected {dtype}{list(want)}: this is a backend bug")
 
     def as_text(self, **options: Any) -> str:
         from axiom.ir.printer import print_graph

@@ -80,11 +80,12 @@ class Function:
         return name
 
     @contextmanager
-    def loop(self, count: str, stem: str = "i", parallel: bool = False) -> Iterator[str]:
+    def loop(self, count: str, stem: str = "i", parallel: bool = False, unroll: bool = True) -> Iterator[str]:
         """``for (i = 0; i < count; i++)``: yields the i64 index; the body may open blocks of its own.
         ``parallel``: no iteration reads what another writes (an elementwise loop, whose result may share
         its operand's buffer index for index), so the loads and stores of the body join an access group
-        and the vectorizer needs no run-time overlap checks."""
+        and the vectorizer needs no run-time overlap checks. ``unroll=False`` keeps LLVM from unrolling a
+        loop of known trip count completely (thousands of stores for a large fill: slow to compile)."""
         group = self.metadata("distinct !{}") if parallel else None
         if group:
             self._groups.append(group)
@@ -101,10 +102,15 @@ class Function:
         yield index
         latch = self.block
         self.raw(f"{nxt} = add nuw nsw i64 {index}, 1")
+        props = []
         if group:
             self._groups.pop()
-            access = self.metadata(f'!{{!"llvm.loop.parallel_accesses", {group}}}')
-            self.raw(f"br label %{head}, !llvm.loop {self.metadata(f'distinct !{{{{id}}, {access}}}')}")
+            props.append(self.metadata(f'!{{!"llvm.loop.parallel_accesses", {group}}}'))
+        if not unroll:
+            props.append(self.metadata('!{!"llvm.loop.unroll.disable"}'))
+        if props:
+            ids = ", ".join(props)
+            self.raw(f"br label %{head}, !llvm.loop {self.metadata(f'distinct !{{{{id}}, {ids}}}')}")
         else:
             self.raw(f"br label %{head}")
         self.lines[latch_at] = f"  {index} = phi i64 [ 0, %{pre} ], [ {nxt}, %{latch} ]"

@@ -296,6 +296,8 @@ def _driver(name: str, a_packed: bool = False, b_packed: bool = False) -> str:
     f.do("%relu = icmp eq i32 %act, 1")
     f.do("%acc = icmp ne i32 %accumulate, 0")
     f.do("%kend = call i64 @llvm.smax.i64(i64 %K, i64 1)")  # one K block even when K = 0
+    f.do(f"%by.strip = icmp sle i64 %M, {MC}")  # B strips are then used by one row block only
+    f.do("%by.block = xor i1 %by.strip, true")
     with f.loop("jc", "0", "%N", NC) as jc:
         nc = f.smin(str(NC), f.op(f"sub nsw i64 %N, {jc}"))
         with f.loop("pc", "0", "%kend", KC) as pc:
@@ -306,7 +308,8 @@ def _driver(name: str, a_packed: bool = False, b_packed: bool = False) -> str:
             last = f.op(f"icmp sge i64 {f.op(f'add nsw i64 {pc}, {KC}')}, %K", "last")
             if not b_packed:
                 bblock = f.gep("float", "%B", f.op(f"add nsw i64 {f.op(f'mul nsw i64 {pc}, %ldb')}, {jc}"))
-                f.do(f"call void @{name}.pack_b(ptr %pb, ptr {bblock}, i64 %ldb, i64 {nc}, i64 {kc})")
+                pack = f"call void @{name}.pack_b(ptr %pb, ptr {bblock}, i64 %ldb, i64 {nc}, i64 {kc})"
+                _call_if(f, "%by.block", pack)
             with f.loop("ic", "0", "%M", MC) as ic:
                 mc = f.smin(str(MC), f.op(f"sub nsw i64 %M, {ic}"))
                 if not a_packed:
@@ -316,8 +319,14 @@ def _driver(name: str, a_packed: bool = False, b_packed: bool = False) -> str:
                 with f.loop("jr", "0", nc, NR) as jr:
                     nr = f.smin(str(NR), f.op(f"sub nsw i64 {nc}, {jr}"))
                     col = f.op(f"add nsw i64 {jc}, {jr}", "col")
-                    pbs = (_strip(f, "%B", col, pc, NR) if b_packed
-                           else f.gep("float", "%pb", f.op(f"mul nsw i64 {jr}, {kc}")))
+                    if b_packed:
+                        pbs = _strip(f, "%B", col, pc, NR)
+                    else:  # one row block (M <= MC): each strip packed into the buffer's start as it comes
+                        bstrip = f.gep("float", bblock, jr)
+                        _call_if(f, "%by.strip", f"call void @{name}.pack_b(ptr %pb, ptr {bstrip}, i64 %ldb, "
+                                                 f"i64 {nr}, i64 {kc})")
+                        at = f.op(f"select i1 %by.strip, i64 0, i64 {f.op(f'mul nsw i64 {jr}, {kc}')}")
+                        pbs = f.gep("float", "%pb", at)
                     has_bias = f.op("icmp ne ptr %bias, null")
                     bias = f.op(f"select i1 {has_bias}, ptr {f.gep('float', '%bias', col)}, ptr null", "bias")
                     with f.loop("ir", "0", mc, MR) as ir:
@@ -337,6 +346,16 @@ def _driver(name: str, a_packed: bool = False, b_packed: bool = False) -> str:
         f"define void @{name}(i64 %M, i64 %N, i64 %K, ptr %A, i64 %lda, ptr %B, i64 %ldb, ptr %C, i64 %ldc, "
         'ptr %bias, i32 %act, i32 %accumulate) "probe-stack"="inline-asm"'
     )
+
+
+def _call_if(f: _Fn, cond: str, call: str) -> None:
+    """``if (cond) call`` as a branch."""
+    then, join = f.fresh("then")[1:], f.fresh("join")[1:]
+    f.do(f"br i1 {cond}, label %{then}, label %{join}")
+    f.label(then)
+    f.do(call)
+    f.do(f"br label %{join}")
+    f.label(join)
 
 
 def _strip(f: _Fn, packed: str, first: str, pc: str, width: int) -> str:

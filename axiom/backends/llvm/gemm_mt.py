@@ -4,18 +4,18 @@ whole micro-tile columns (16) or rows (6), one block per thread through the para
 
 It splits along the longer of M and N, so that the operand every thread packs again (A when the
 columns are split, B when the rows are) is the smaller one. Products under ``MIN_PARALLEL_MACS``
-multiply-adds (about 50 us of work) stay on the calling thread: handing chunks to the pool's workers
-costs a few microseconds when they are spinning and tens when they sleep.
+multiply-adds (about 15 us of work) stay on the calling thread: handing chunks to the pool's workers
+costs a microsecond or two when they are spinning (a module wakes them when it starts a call).
 """
 
 from __future__ import annotations
 
 from axiom.backends.llvm.gemm import MR, NR, gemm_body, gemm_declares
 from axiom.backends.llvm.gemv import MAX_ROWS, gemv_body
-from axiom.backends.llvm.parallel import PARALLEL_FOR, declare_parallel_for
+from axiom.backends.llvm.parallel import PARALLEL_FOR, PARALLEL_FOR_CHUNKS, declare_parallel_for
 
 GEMM = "axiom_sgemm"
-MIN_PARALLEL_MACS = 1 << 22
+MIN_PARALLEL_MACS = 1 << 20
 MIN_PARALLEL_GEMV = 1 << 16  # elements of a packed B (256 KiB) from which a few-row product is threaded
 
 _FIELDS = [("i64", "M"), ("i64", "N"), ("i64", "K"), ("ptr", "A"), ("i64", "lda"), ("ptr", "B"),
@@ -115,7 +115,9 @@ gemv:
   %gemv.threads = select i1 %kn.alone, i64 1, i64 %threads
   %gctx = alloca %axiom.gemm
 {"".join(_field(i, "%gctx", "store") for i in range(len(_FIELDS) - 1))}\
-  call void @{PARALLEL_FOR}(ptr @GEMV_CHUNK, ptr %gctx, i64 %strips, i64 %gemv.threads)
+  %gemv.chunks = mul i64 %gemv.threads, 4
+  call void @{PARALLEL_FOR_CHUNKS}(ptr @GEMV_CHUNK, ptr %gctx, i64 %strips, i64 %gemv.threads, \
+i64 %gemv.chunks)
   ret void
 gemm:
 """
@@ -147,5 +149,6 @@ def declare_sgemm_mt(declared: dict[str, str], a_packed: bool = False, b_packed:
         declared[gemm] = gemm_body(gemm, a_packed, b_packed).replace(
             f"define void @{gemm}(", f"define internal void @{gemm}(")
         declare_parallel_for(declared)
+        declare_parallel_for(declared, chunks=True)
         declared[mt] = _text(gemm, mt, a_packed, b_packed).replace("@GEMV_CHUNK", f"@{mt}.gemv_chunk")
     return mt

@@ -16,10 +16,10 @@ import hashlib
 
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.gemm import MR
-from axiom.backends.llvm.gemm_mt import MIN_PARALLEL_MACS, declare_sgemm_mt
+from axiom.backends.llvm.gemm_mt import declare_sgemm_mt
 from axiom.backends.llvm.kernel import Kernel
 from axiom.backends.llvm.parallel import declare_parallel_for
-from axiom.backends.llvm.split import MIN_SPLIT_MACS, over_threads, threads_for
+from axiom.backends.llvm.split import MIN_SPLIT_MACS, SPLIT_ITEMS_BELOW, over_threads, threads_for
 from axiom.ir.dtypes import f32
 from axiom.ir.graph import Node
 
@@ -87,7 +87,7 @@ def conv2d_gemm(k: Kernel) -> None:
     gemm = declare_sgemm_mt(k.declared, a_packed=a_packed)
     # An image whose product is below the GEMM's own threading threshold: the images go over the threads.
     per_image = _mul(f, c.og, c.p, c.kdim, str(c.groups))
-    small = f.op(f"icmp slt i64 {per_image}, {MIN_PARALLEL_MACS}")
+    small = f.op(f"icmp slt i64 {per_image}, {SPLIT_ITEMS_BELOW}")
     work = f.op(f"select i1 {small}, i64 {_mul(f, per_image, c.batch)}, i64 0")
     with over_threads(k, c.batch, threads_for(k, work, MIN_SPLIT_MACS)) as (lo, hi):
         _images(k, gemm, a_packed, lo, hi)
@@ -129,10 +129,10 @@ def _nchw_group(k: Kernel, c: _Conv, gemm: str, col: str, n: str, g: str, has_bi
         _im2col_call(k, c, xg, col)
     cg_ = f.gep(f32, k.outs[0], _mul(f, _add(f, _mul(f, n, c.cout), _mul(f, g, c.og)), c.p))
     if has_bias:
-        with f.loop(c.og, "r") as r:
+        with f.loop(c.og, "r", unroll=False) as r:
             b = f.load(f32, k.ins[2], _add(f, _mul(f, g, c.og), r))
             row = _mul(f, r, c.p)
-            with f.loop(c.p, "j") as j:
+            with f.loop(c.p, "j", unroll=False) as j:  # vectorized, not unrolled whole (slow to compile)
                 f.store(f32, b, cg_, _add(f, row, j))
     og = k.node.inputs[1].shape[0] // c.groups if a_packed else 0
     rows = str(-(-og // MR) * MR) if a_packed else c.og  # a packed group fills whole 6-row strips

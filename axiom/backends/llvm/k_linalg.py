@@ -4,10 +4,10 @@ i-k-j order so that the innermost loop runs along contiguous rows of B and C and
 from __future__ import annotations
 
 from axiom.backends.llvm.emit import compute_type
-from axiom.backends.llvm.gemm_mt import MIN_PARALLEL_MACS, declare_sgemm_mt
+from axiom.backends.llvm.gemm_mt import declare_sgemm_mt
 from axiom.backends.llvm.k_reduce import _Acc
 from axiom.backends.llvm.kernel import Kernel, broadcast_offset, lowers, nest, offset, strides
-from axiom.backends.llvm.split import MIN_SPLIT_MACS, range_over_threads, unflatten
+from axiom.backends.llvm.split import MIN_SPLIT_MACS, SPLIT_ITEMS_BELOW, range_over_threads, unflatten
 from axiom.ir.dims import Dim, dim_product
 from axiom.ir.dtypes import f32
 
@@ -42,7 +42,7 @@ def matmul(k: Kernel) -> None:
     b_packed = out.dtype == f32 and b.rank == 2 and k.prepack(b, "gemm_b")
     # Products below the GEMM's own threading threshold: the batch goes over the threads instead.
     macs = f.op(f"mul nsw i64 {f.op(f'mul nsw i64 {f.dim(m)}, {f.dim(kk)}')}, {f.dim(n)}")
-    small = f.op(f"icmp slt i64 {macs}, {MIN_PARALLEL_MACS}")
+    small = f.op(f"icmp slt i64 {macs}, {SPLIT_ITEMS_BELOW}")
     count = f.dim(dim_product(batch))
     work = f.op(f"select i1 {small}, i64 {f.op(f'mul nsw i64 {macs}, {count}')}, i64 0") if batch else "0"
     with range_over_threads(k, count, work, MIN_SPLIT_MACS, "b") as q:

@@ -90,7 +90,7 @@ def lower(graph: Graph, threads: int | None = None, profile: bool = False) -> Na
     # `axiom_main` could otherwise resolve to the first one's code.
     entry = f"{ENTRY}_{hashlib.sha256(rendered.text.encode()).hexdigest()[:16]}"
     rendered.text = rendered.text.replace(f"@{ENTRY}(", f"@{entry}(")
-    if f"@{PARALLEL_FOR}(" in rendered.text:
+    if f"@{PARALLEL_FOR}" in rendered.text:  # either entry
         ensure_pool()
     return NativeRun(graph, rendered, compile_module(rendered.text, entry))
 

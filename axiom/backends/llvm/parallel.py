@@ -1,6 +1,7 @@
 """The parallel-for that generated code calls: ``axiom_parallel_for(fn, ctx, n, threads)`` runs
 ``fn(ctx, lo, hi)`` over ``[0, n)`` split into ``min(threads, n)`` even chunks and returns when every
-chunk is done. No Python runs meanwhile.
+chunk is done; ``axiom_parallel_for_chunks(fn, ctx, n, threads, chunks)`` cuts the range finer, into
+``min(max(chunks, threads), n)`` chunks, which whichever thread is free claims. No Python runs meanwhile.
 
 It is one process-wide pool of POSIX threads, compiled once (its own module, in the disk cache like
 any other) and linked into every kernel module by symbol. Workers start on first use and then stay:
@@ -21,14 +22,20 @@ import functools
 from typing import Any
 
 PARALLEL_FOR = "axiom_parallel_for"
+PARALLEL_FOR_CHUNKS = "axiom_parallel_for_chunks"
 POOL_WAKE = "axiom_pool_wake"
 STACK_BYTES = 8 << 20
 MAX_CHUNKS = 0xFFFF  # the chunk count and index fields of ``next`` are 16 bits
 SPINS = 1 << 14  # polls of the generation word before a worker sleeps
 
 
-def declare_parallel_for(declared: dict[str, str]) -> str:
-    """Declare the pool's entry point in a kernel module (the runtime links it); its name."""
+def declare_parallel_for(declared: dict[str, str], chunks: bool = False) -> str:
+    """Declare the pool's entry point in a kernel module (the runtime links it); its name. ``chunks``: the
+    entry with a fifth argument, how many chunks to cut the range into (at least one per thread), so that
+    a thread that starts late or runs slow (another process on its core) leaves its share to the others."""
+    if chunks:
+        declared[PARALLEL_FOR_CHUNKS] = f"declare void @{PARALLEL_FOR_CHUNKS}(ptr, ptr, i64, i64, i64)"
+        return PARALLEL_FOR_CHUNKS
     declared[PARALLEL_FOR] = f"declare void @{PARALLEL_FOR}(ptr, ptr, i64, i64)"
     return PARALLEL_FOR
 
@@ -50,8 +57,9 @@ def pool_ir(triple: str) -> str:
         wake = f"call i64 (i64, ...) @syscall(i64 {futex}, ptr @pool.gen, i32 129, i32 2147483647)"
     else:
         sleep, wake = "call i32 @sched_yield()", "call i32 @sched_yield()"
-    return _POOL.format(PARALLEL_FOR=PARALLEL_FOR, POOL_WAKE=POOL_WAKE, STACK=STACK_BYTES,
-                        MAX_CHUNKS=MAX_CHUNKS, SPINS=SPINS, PAUSE=pause, SLEEP=sleep, WAKE=wake)
+    return _POOL.format(PARALLEL_FOR=PARALLEL_FOR, PARALLEL_FOR_CHUNKS=PARALLEL_FOR_CHUNKS,
+                        POOL_WAKE=POOL_WAKE, STACK=STACK_BYTES, MAX_CHUNKS=MAX_CHUNKS, SPINS=SPINS,
+                        PAUSE=pause, SLEEP=sleep, WAKE=wake)
 
 
 _POOL = """\
@@ -137,10 +145,22 @@ work:
 
 define void @{PARALLEL_FOR}(ptr %fn, ptr %ctx, i64 %n, i64 %threads) {{
 entry:
+  call void @{PARALLEL_FOR_CHUNKS}(ptr %fn, ptr %ctx, i64 %n, i64 %threads, i64 %threads)
+  ret void
+}}
+
+define void @{PARALLEL_FOR_CHUNKS}(ptr %fn, ptr %ctx, i64 %n, i64 %threads, i64 %chunks) {{
+entry:
   %fewer = icmp slt i64 %threads, %n
   %t0 = select i1 %fewer, i64 %threads, i64 %n
   %capped = icmp sgt i64 %t0, {MAX_CHUNKS}
   %t = select i1 %capped, i64 {MAX_CHUNKS}, i64 %t0
+  %c.low = icmp slt i64 %chunks, %t
+  %c0 = select i1 %c.low, i64 %t, i64 %chunks
+  %c.high = icmp sgt i64 %c0, %n
+  %c1 = select i1 %c.high, i64 %n, i64 %c0
+  %c.cap = icmp sgt i64 %c1, {MAX_CHUNKS}
+  %c = select i1 %c.cap, i64 {MAX_CHUNKS}, i64 %c1
   %one = icmp slt i64 %t, 2
   br i1 %one, label %alone, label %lock
 lock:
@@ -188,7 +208,7 @@ post:
   store ptr %ctx, ptr @pool.ctx
   store i64 %n, ptr @pool.n
   store atomic i64 0, ptr @pool.done monotonic, align 8
-  %cfield = shl i64 %t, 16
+  %cfield = shl i64 %c, 16
   %open = or i64 %tag, %cfield
   store atomic i64 %open, ptr @pool.next release, align 8
   store atomic i32 %g, ptr @pool.gen release, align 4
@@ -198,7 +218,7 @@ post:
 join:
   %j = phi i64 [ 0, %post ], [ %j1, %join.poll ], [ 0, %join.yield ]
   %done = load atomic i64, ptr @pool.done acquire, align 8
-  %all = icmp uge i64 %done, %t
+  %all = icmp uge i64 %done, %c
   br i1 %all, label %finish, label %join.poll
 join.poll:
   {PAUSE}
@@ -249,7 +269,8 @@ def _pool() -> Any:
 
     compiled = compile_module(pool_ir(host().triple), PARALLEL_FOR)
     llvm.add_symbol(PARALLEL_FOR, compiled.address)
-    llvm.add_symbol(POOL_WAKE, compiled.engine.get_function_address(POOL_WAKE))
+    for name in (PARALLEL_FOR_CHUNKS, POOL_WAKE):
+        llvm.add_symbol(name, compiled.engine.get_function_address(name))
     return compiled  # kept alive for the life of the process
 
 

@@ -13,7 +13,7 @@ import sympy
 from axiom.backends.llvm import k_elementwise
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.kernel import Kernel
-from axiom.backends.llvm.parallel import PARALLEL_FOR, POOL_WAKE
+from axiom.backends.llvm.parallel import PARALLEL_FOR, PARALLEL_FOR_CHUNKS, POOL_WAKE
 from axiom.ir.errors import UnsupportedError
 from axiom.ir.graph import Graph, Node, Value
 from axiom.ir.opdef import get_facet
@@ -120,7 +120,7 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
         calls.append((name, [slots[id(r)] for r in node.results] + [slots[id(v)] for v in node.inputs]))
         nodes.append(node)
     main = Function(ENTRY, ["ptr %bufs", "ptr %dims", "ptr %status"], index, linkage="")
-    if PARALLEL_FOR in declared:  # get the pool's workers spinning while the first kernels run
+    if PARALLEL_FOR in declared or PARALLEL_FOR_CHUNKS in declared:  # workers spin as the first kernels run
         declared[POOL_WAKE] = f"declare void @{POOL_WAKE}()"
         main.raw(f"call void @{POOL_WAKE}()")
     for i, (name, args) in enumerate(calls):

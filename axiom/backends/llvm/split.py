@@ -17,6 +17,8 @@ from axiom.backends.llvm.parallel import declare_parallel_for
 
 MIN_PARALLEL_WORK = 1 << 16  # elements from which a streaming kernel splits over threads
 MIN_SPLIT_MACS = 1 << 20  # multiply-adds of a batch of small products worth splitting by item
+SPLIT_ITEMS_BELOW = 1 << 22  # products smaller than this split by item (one dispatch, not one per item)
+CHUNKS_PER_THREAD = 4  # finer than one chunk per thread: a late or slowed thread leaves work to others
 
 
 def threads_for(k: Kernel, work: str, minimum: int = MIN_PARALLEL_WORK) -> str:
@@ -50,8 +52,9 @@ def over_threads(k: Kernel, count: str, threads: str) -> Iterator[tuple[str, str
     ctx = outer.alloca(f"[{len(params)} x ptr]")
     for i, p in enumerate(params):
         outer.raw(f"store ptr {p}, ptr {outer.op(f'getelementptr inbounds ptr, ptr {ctx}, i64 {i}')}")
-    outer.raw(f"call void @{declare_parallel_for(k.declared)}(ptr @{body.name}, ptr {ctx}, i64 {count}, "
-              f"i64 {threads})")
+    chunks = outer.op(f"mul nsw i64 {threads}, {CHUNKS_PER_THREAD}")
+    outer.raw(f"call void @{declare_parallel_for(k.declared, chunks=True)}(ptr @{body.name}, ptr {ctx}, "
+              f"i64 {count}, i64 {threads}, i64 {chunks})")
 
 
 def unflatten(f: Function, q: str, shape: list[str]) -> list[str]:

@@ -22,11 +22,14 @@ def one_op(name: str, arrays: Sequence[np.ndarray], **attrs: object) -> Graph:
 
 
 def assert_matches(graph: Graph, arrays: Sequence[np.ndarray], rtol: float = 1e-5, atol: float = 1e-6,
-                   opt_level: int = 0) -> None:
-    """llvm and numpy agree on ``graph`` at ``arrays``: same shapes and dtypes, values within tolerance
-    (NaN where the oracle has NaN; integers and bools exactly)."""
+                   opt_level: int = 0, threads: int | None = None) -> None:
+    """llvm (on ``threads`` threads; None: the backend's default) and numpy agree on ``graph`` at
+    ``arrays``: same shapes and dtypes, values within tolerance (NaN where the oracle has NaN; integers
+    and bools exactly)."""
+    # llvm first: its results could otherwise land in memory the oracle just freed, holding the right
+    # values where a kernel wrote nothing.
+    got = axiom.compile(graph, backend="llvm", opt_level=opt_level, threads=threads)(*arrays)
     want = run_graph(graph, list(arrays))
-    got = axiom.compile(graph, backend="llvm", opt_level=opt_level)(*arrays)
     got = list(got) if isinstance(got, tuple) else [got]
     for g, w in zip(got, want, strict=True):
         assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, g.dtype, w.shape, w.dtype)
