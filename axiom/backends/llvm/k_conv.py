@@ -164,21 +164,42 @@ def _im2col_call(k: Kernel, c: _Conv, xg: str, col: str) -> None:
 
 def _im2col_nchw(f: Function, c: _Conv, xg: str, col: str, lo: str, hi: str) -> None:
     """col[(ch, ky, kx), (oy, ox)] = x[ch, oy*sh - top + ky*dh, ox*sw - left + kx*dw], 0 outside, for the
-    channels ch in [lo, hi)."""
+    channels ch in [lo, hi). Each row of patches is a zero run, a copy (contiguous at stride 1, so it
+    vectorizes) and a zero run: the columns whose input lies inside the image are worked out first."""
     with f.loop(f.op(f"sub nsw i64 {hi}, {lo}"), "cc") as cc, f.loop(c.kh, "ky") as ky, \
             f.loop(c.kw, "kx") as kx:
         ch = f.op(f"add nsw i64 {lo}, {cc}")
         row = _add(f, _mul(f, _add(f, _mul(f, ch, c.kh), ky), c.kw), kx)
         dst = f.gep(f32, col, _mul(f, row, c.p))
         plane = f.gep(f32, xg, _mul(f, ch, c.hw))
+        shift = f.op(f"sub nsw i64 {_mul(f, kx, str(c.dw))}, {c.left}")  # ix = ox*sw + shift
+        first = _clamp(f, f.op(f"sdiv i64 {f.op(f'sub nsw i64 {c.sw - 1}, {shift}')}, {c.sw}"), "0", c.ow)
+        room = f.op(f"add nsw i64 {f.op(f'sub nsw i64 {c.w}, {shift}')}, {c.sw - 1}")
+        end = f.op(f"sdiv i64 {room}, {c.sw}")
+        end = _clamp(f, end, first, c.ow)
         with f.loop(c.oh, "oy") as oy:
             iy, oky = _coord(f, oy, ky, c.sh, c.dh, c.top, c.h)
-            line = _mul(f, iy, c.w)
-            drow = _mul(f, oy, c.ow)
-            with f.loop(c.ow, "ox") as ox:
-                ix, okx = _coord(f, ox, kx, c.sw, c.dw, c.left, c.w)
-                ok = f.op(f"and i1 {oky}, {okx}")
-                f.store(f32, _guarded_load(f, plane, _add(f, line, ix), ok), dst, _add(f, drow, ox))
+            drow = f.gep(f32, dst, _mul(f, oy, c.ow))
+            inside = f.op(f"select i1 {oky}, i64 {first}, i64 {c.ow}")  # a row outside: all zeros
+            stop = f.op(f"select i1 {oky}, i64 {end}, i64 {c.ow}")
+            _zeros(f, drow, "0", inside)
+            line = _add(f, _mul(f, f.op(f"select i1 {oky}, i64 {iy}, i64 0"), c.w), shift)  # may be < 0
+            with f.loop(f.op(f"sub nsw i64 {stop}, {inside}"), "ox") as j:  # no metadata: a shared function
+                ox = f.op(f"add nsw i64 {inside}, {j}")  # so that line + ox*sw lies in the row
+                f.store(f32, f.load(f32, plane, _add(f, line, _mul(f, ox, str(c.sw)))), drow, ox)
+            _zeros(f, drow, stop, c.ow)
+
+
+def _clamp(f: Function, v: str, lo: str, hi: str) -> str:
+    """min(max(v, lo), hi) for i64 operands."""
+    v = f.op(f"select i1 {f.op(f'icmp slt i64 {v}, {lo}')}, i64 {lo}, i64 {v}")
+    return f.op(f"select i1 {f.op(f'icmp sgt i64 {v}, {hi}')}, i64 {hi}, i64 {v}")
+
+
+def _zeros(f: Function, base: str, start: str, stop: str) -> None:
+    """base[start:stop] = 0."""
+    with f.loop(f.op(f"sub nsw i64 {stop}, {start}"), "z") as j:
+        f.store(f32, _F0, base, f.op(f"add nsw i64 {start}, {j}"))
 
 
 def _transpose_weights(k: Kernel, c: _Conv, wt: str) -> None:
