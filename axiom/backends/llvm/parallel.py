@@ -59,7 +59,15 @@ def pool_ir(triple: str) -> str:
         sleep, wake = "call i32 @sched_yield()", "call i32 @sched_yield()"
     return _POOL.format(PARALLEL_FOR=PARALLEL_FOR, PARALLEL_FOR_CHUNKS=PARALLEL_FOR_CHUNKS,
                         POOL_WAKE=POOL_WAKE, STACK=STACK_BYTES, MAX_CHUNKS=MAX_CHUNKS, SPINS=SPINS,
-                        PAUSE=pause, SLEEP=sleep, WAKE=wake)
+                        PAUSE=pause, SLEEP=sleep, WAKE=wake, LOCK_JOB=_try_lock("grow", "alone"),
+                        LOCK_WAKE=_try_lock("post", "out"))
+
+
+def _try_lock(won: str, lost: str) -> str:
+    """Take the pool's lock if it is free: on to label ``won``, else to ``lost`` (without waiting)."""
+    return (f"  %got = cmpxchg ptr @pool.lock, i32 0, i32 1 acquire monotonic\n"
+            f"  %free = extractvalue {{ i32, i1 }} %got, 1\n"
+            f"  br i1 %free, label %{won}, label %{lost}")
 
 
 _POOL = """\
@@ -164,9 +172,7 @@ entry:
   %one = icmp slt i64 %t, 2
   br i1 %one, label %alone, label %lock
 lock:
-  %got = cmpxchg ptr @pool.lock, i32 0, i32 1 acquire monotonic
-  %free = extractvalue {{ i32, i1 }} %got, 1
-  br i1 %free, label %grow, label %alone
+{LOCK_JOB}
 alone:
   call void %fn(ptr %ctx, i64 0, i64 %n)
   ret void
@@ -241,9 +247,7 @@ entry:
   %none = icmp eq i64 %have, 0
   br i1 %none, label %out, label %lock
 lock:
-  %got = cmpxchg ptr @pool.lock, i32 0, i32 1 acquire monotonic
-  %free = extractvalue {{ i32, i1 }} %got, 1
-  br i1 %free, label %post, label %out
+{LOCK_WAKE}
 post:
   %old = load atomic i32, ptr @pool.gen monotonic, align 4
   %g = add i32 %old, 1
