@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from axiom.backends.llvm.gemm import MR, NR, gemm_body, gemm_declares
 from axiom.backends.llvm.gemv import MAX_ROWS, gemv_body
-from axiom.backends.llvm.parallel import PARALLEL_FOR, PARALLEL_FOR_CHUNKS, declare_parallel_for
+from axiom.backends.llvm.parallel import (
+    CHUNKS_PER_THREAD,
+    PARALLEL_FOR,
+    PARALLEL_FOR_CHUNKS,
+    declare_parallel_for,
+)
 
 GEMM = "axiom_sgemm"
 MIN_PARALLEL_MACS = 1 << 20
@@ -115,7 +120,7 @@ gemv:
   %gemv.threads = select i1 %kn.alone, i64 1, i64 %threads
   %gctx = alloca %axiom.gemm
 {"".join(_field(i, "%gctx", "store") for i in range(len(_FIELDS) - 1))}\
-  %gemv.chunks = mul i64 %gemv.threads, 4
+  %gemv.chunks = mul i64 %gemv.threads, {CHUNKS_PER_THREAD}
   call void @{PARALLEL_FOR_CHUNKS}(ptr @GEMV_CHUNK, ptr %gctx, i64 %strips, i64 %gemv.threads, \
 i64 %gemv.chunks)
   ret void

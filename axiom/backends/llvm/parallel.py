@@ -26,6 +26,7 @@ PARALLEL_FOR_CHUNKS = "axiom_parallel_for_chunks"
 POOL_WAKE = "axiom_pool_wake"
 STACK_BYTES = 8 << 20
 MAX_CHUNKS = 0xFFFF  # the chunk count and index fields of ``next`` are 16 bits
+CHUNKS_PER_THREAD = 4  # what kernels ask of the chunked entry: a late or slowed thread leaves work to others
 SPINS = 1 << 14  # polls of the generation word before a worker sleeps
 
 

@@ -13,12 +13,11 @@ from contextlib import contextmanager
 
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.kernel import Kernel
-from axiom.backends.llvm.parallel import declare_parallel_for
+from axiom.backends.llvm.parallel import CHUNKS_PER_THREAD, declare_parallel_for
 
 MIN_PARALLEL_WORK = 1 << 16  # elements from which a streaming kernel splits over threads
 MIN_SPLIT_MACS = 1 << 20  # multiply-adds of a batch of small products worth splitting by item
 SPLIT_ITEMS_BELOW = 1 << 22  # products smaller than this split by item (one dispatch, not one per item)
-CHUNKS_PER_THREAD = 4  # finer than one chunk per thread: a late or slowed thread leaves work to others
 
 
 def threads_for(k: Kernel, work: str, minimum: int = MIN_PARALLEL_WORK) -> str:
