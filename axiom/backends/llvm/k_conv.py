@@ -19,12 +19,14 @@ from axiom.backends.llvm.gemm import MR
 from axiom.backends.llvm.gemm_mt import declare_sgemm_mt
 from axiom.backends.llvm.kernel import Kernel
 from axiom.backends.llvm.parallel import declare_parallel_for
-from axiom.backends.llvm.split import MIN_SPLIT_MACS, SPLIT_ITEMS_BELOW, over_threads, threads_for
+from axiom.backends.llvm.split import MIN_SPLIT_MACS, SPLIT_ITEMS_BELOW, carrying, over_threads, threads_for
 from axiom.ir.dtypes import f32
 from axiom.ir.graph import Node
 
 STATUS_NO_MEMORY = 2
-MIN_PARALLEL_IM2COL = 1 << 20  # column-matrix elements (4 MiB) from which im2col uses the threads
+MIN_PARALLEL_IM2COL = 1 << 16  # column-matrix elements (256 KiB) from which im2col uses the threads
+FOLD_BELOW = 512  # output pixels per image under which a batch is folded into one product (NCHW)
+FOLD_COLUMN_FLOATS = 1 << 21  # column-matrix elements (8 MiB) per chunk of folded images
 _F0 = "0.0"
 
 
@@ -89,8 +91,71 @@ def conv2d_gemm(k: Kernel) -> None:
     per_image = _mul(f, c.og, c.p, c.kdim, str(c.groups))
     small = f.op(f"icmp slt i64 {per_image}, {SPLIT_ITEMS_BELOW}")
     work = f.op(f"select i1 {small}, i64 {_mul(f, per_image, c.batch)}, i64 0")
-    with over_threads(k, c.batch, threads_for(k, work, MIN_SPLIT_MACS)) as (lo, hi):
-        _images(k, gemm, a_packed, lo, hi)
+    if not c.nchw:
+        with over_threads(k, c.batch, threads_for(k, work, MIN_SPLIT_MACS)) as (lo, hi):
+            _images(k, gemm, a_packed, lo, hi)
+        return
+    # Few pixels per image, but a product large enough for the GEMM's own threads: the images of a chunk
+    # become one product's columns (no ragged strip per image; layer4 of ResNet-18 at batch 8: -24%).
+    fold = f.op(f"and i1 {f.op(f'icmp sgt i64 {c.batch}, 1')}, {f.op(f'icmp slt i64 {c.p}, {FOLD_BELOW}')}")
+    fold = f.op(f"and i1 {fold}, {f.op(f'xor i1 {small}, true')}")
+    with f.when(fold):
+        _folded(k, c, gemm, a_packed)
+    with f.when(f.op(f"xor i1 {fold}, true")):
+        with over_threads(k, c.batch, threads_for(k, work, MIN_SPLIT_MACS)) as (lo, hi):
+            _images(k, gemm, a_packed, lo, hi)
+
+
+def _folded(k: Kernel, c: _Conv, gemm: str, a_packed: bool) -> None:
+    """NCHW, chunks of images at a time: im2col of every image of the chunk side by side into one column
+    matrix, one GEMM into a scratch [og, images*P], then each image's rows copied out with the bias."""
+    f = k.f
+    per_image = _mul(f, c.kdim, c.p)
+    fit = f.op(f"sdiv i64 {FOLD_COLUMN_FLOATS}, {per_image}")
+    nb = _clamp(f, fit, "1", c.batch)  # images per chunk
+    col = f.op(f"call ptr @malloc(i64 {_mul(f, per_image, nb, '4')})")
+    tmp = f.op(f"call ptr @malloc(i64 {_mul(f, c.og, c.p, nb, '4')})")
+    k.declared["malloc"] = "declare ptr @malloc(i64)"
+    k.declared["free"] = "declare void @free(ptr)"
+    failed = f.op(f"or i1 {f.op(f'icmp eq ptr {col}, null')}, {f.op(f'icmp eq ptr {tmp}, null')}")
+    with f.when(failed):
+        f.raw(f"store i64 {STATUS_NO_MEMORY}, ptr %status")
+    og = k.node.inputs[1].shape[0] // c.groups if a_packed else 0
+    rows = str(-(-og // MR) * MR) if a_packed else c.og  # a packed group fills whole 6-row strips
+    chunks = f.op(f"sdiv i64 {_add(f, c.batch, f.op(f'sub nsw i64 {nb}, 1'))}, {nb}")
+    with f.when(f.op(f"xor i1 {failed}, true")), f.loop(chunks, "chunk") as q, \
+            f.loop(str(c.groups), "g") as g:
+        n0 = _mul(f, q, nb)
+        cnt = f.op(f"call i64 @llvm.smin.i64(i64 {nb}, i64 {f.op(f'sub nsw i64 {c.batch}, {n0}')})")
+        k.declared["llvm.smin.i64"] = "declare i64 @llvm.smin.i64(i64, i64)"
+        cols = _mul(f, cnt, c.p)
+        xg = f.gep(f32, k.ins[0], _mul(f, _add(f, _mul(f, n0, c.cin), _mul(f, g, c.cg)), c.hw))
+        _im2col_call(k, c, xg, col, cols, cnt)
+        wg = f.gep(f32, k.ins[1], _mul(f, g, rows, c.kdim))
+        f.raw(f"call void @{gemm}(i64 {c.og}, i64 {cols}, i64 {c.kdim}, ptr {wg}, i64 {c.kdim}, ptr {col}, "
+              f"i64 {cols}, ptr {tmp}, i64 {cols}, ptr null, i32 0, i32 0, i64 {k.threads})")
+        _unfold(k, tmp, n0, cnt, g)
+    for buf in (col, tmp):
+        f.raw(f"call void @free(ptr {buf})")
+
+
+def _unfold(k: Kernel, tmp: str, n0: str, cnt: str, g: str) -> None:
+    """out[n0 + i, g*og + r, :] = tmp[r, i*P : (i+1)*P] (+ bias[g*og + r]), the rows over threads."""
+    c = _Conv(k.node, k.f)
+    count = _mul(k.f, cnt, c.og)
+    values = [("ptr", tmp), ("i64", n0), ("i64", cnt), ("i64", g)]
+    with carrying(k, count, threads_for(k, _mul(k.f, count, c.p)), values) as (lo, hi, (tmp, n0, cnt, g)):
+        f = k.f
+        c = _Conv(k.node, f)
+        with f.loop(f.op(f"sub nsw i64 {hi}, {lo}"), "q") as q:
+            q = f.op(f"add nsw i64 {lo}, {q}")
+            i, r = f.op(f"sdiv i64 {q}, {c.og}"), f.op(f"srem i64 {q}, {c.og}")
+            src = f.gep(f32, tmp, _add(f, _mul(f, r, cnt, c.p), _mul(f, i, c.p)))
+            channel = _add(f, _mul(f, g, c.og), r)
+            dst = f.gep(f32, k.outs[0], _mul(f, _add(f, _mul(f, _add(f, n0, i), c.cout), channel), c.p))
+            bias = f.load(f32, k.ins[2], channel) if len(k.ins) > 2 else _F0
+            with f.loop(c.p, "p") as p:
+                f.store(f32, f.op(f"fadd float {f.load(f32, src, p)}, {bias}"), dst, p)
 
 
 def _images(k: Kernel, gemm: str, a_packed: bool, lo: str, hi: str) -> None:
@@ -126,7 +191,7 @@ def _nchw_group(k: Kernel, c: _Conv, gemm: str, col: str, n: str, g: str, has_bi
     f = k.f
     xg = f.gep(f32, k.ins[0], _mul(f, _add(f, _mul(f, n, c.cin), _mul(f, g, c.cg)), c.hw))
     if not c.pointwise:
-        _im2col_call(k, c, xg, col)
+        _im2col_call(k, c, xg, col, c.p, "1")
     cg_ = f.gep(f32, k.outs[0], _mul(f, _add(f, _mul(f, n, c.cout), _mul(f, g, c.og)), c.p))
     if has_bias:
         with f.loop(c.og, "r", unroll=False) as r:
@@ -142,35 +207,43 @@ def _nchw_group(k: Kernel, c: _Conv, gemm: str, col: str, n: str, g: str, has_bi
           f"i64 {c.p}, ptr {cg_}, i64 {c.p}, ptr null, i32 0, i32 {int(has_bias)}, i64 {k.threads})")
 
 
-def _im2col_call(k: Kernel, c: _Conv, xg: str, col: str) -> None:
-    """Unroll the group's patches into ``col``: the channels split over threads when the matrix is large
-    (it is written once and read once by the GEMM's packing, so its cost is memory traffic)."""
+def _im2col_call(k: Kernel, c: _Conv, xg: str, col: str, ld: str, images: str) -> None:
+    """Unroll the group's patches of ``images`` consecutive images into ``col`` (row stride ``ld``; image i
+    from column i*P on), the (image, channel, kernel row) triples split over threads when the matrix is large (it is
+    written once and read once by the GEMM's packing, so its cost is memory traffic)."""
     f = k.f
     body = Function("_im2col_", ["ptr %ctx", "i64 %lo", "i64 %hi"], f.symbols)
     body.raw("%dims = load ptr, ptr %ctx")
-    xs, cols = (body.op(f"load ptr, ptr {body.op(f'getelementptr inbounds ptr, ptr %ctx, i64 {i}')}")
-                for i in (1, 2))
-    _im2col_nchw(body, _Conv(k.node, body), xs, cols, "%lo", "%hi")
+    xs, cols, lds = (body.op(f"load ptr, ptr {body.op(f'getelementptr inbounds ptr, ptr %ctx, i64 {i}')}")
+                     for i in (1, 2, 3))
+    bc = _Conv(k.node, body)
+    with body.loop(body.op("sub nsw i64 %hi, %lo"), "q") as q:
+        q = body.op(f"add nsw i64 %lo, {q}")
+        ky, q = body.op(f"srem i64 {q}, {bc.kh}"), body.op(f"sdiv i64 {q}, {bc.kh}")
+        image, ch = body.op(f"sdiv i64 {q}, {bc.cg}"), body.op(f"srem i64 {q}, {bc.cg}")
+        x_i = body.gep(f32, xs, _mul(body, image, bc.cin, bc.hw))
+        col_i = body.gep(f32, cols, _mul(body, image, bc.p))
+        _im2col_nchw(body, bc, x_i, col_i, body.op(f"ptrtoint ptr {lds} to i64"), ch, ky)
     text = body.text()
     name = f"axiom_im2col_{hashlib.sha256(text.encode()).hexdigest()[:16]}"
     k.declared[name] = text.replace("@_im2col_(", f"@{name}(")
-    ctx = f.alloca("[3 x ptr]")
-    for i, p in enumerate(("%dims", xg, col)):
+    ctx = f.alloca("[4 x ptr]")
+    for i, p in enumerate(("%dims", xg, col, f.op(f"inttoptr i64 {ld} to ptr"))):
         f.raw(f"store ptr {p}, ptr {f.op(f'getelementptr inbounds ptr, ptr {ctx}, i64 {i}')}")
-    size = _mul(f, c.kdim, c.p)
+    size = _mul(f, c.kdim, c.p, images)
     threads = f.op(f"select i1 {f.op(f'icmp sge i64 {size}, {MIN_PARALLEL_IM2COL}')}, i64 {k.threads}, i64 1")
-    f.raw(f"call void @{declare_parallel_for(k.declared)}(ptr @{name}, ptr {ctx}, i64 {c.cg}, i64 {threads})")
+    count = _mul(f, images, c.cg, c.kh)  # (image, channel, kernel row) triples
+    run = declare_parallel_for(k.declared)
+    f.raw(f"call void @{run}(ptr @{name}, ptr {ctx}, i64 {count}, i64 {threads})")
 
 
-def _im2col_nchw(f: Function, c: _Conv, xg: str, col: str, lo: str, hi: str) -> None:
-    """col[(ch, ky, kx), (oy, ox)] = x[ch, oy*sh - top + ky*dh, ox*sw - left + kx*dw], 0 outside, for the
-    channels ch in [lo, hi). Each row of patches is a zero run, a copy (contiguous at stride 1, so it
-    vectorizes) and a zero run: the columns whose input lies inside the image are worked out first."""
-    with f.loop(f.op(f"sub nsw i64 {hi}, {lo}"), "cc") as cc, f.loop(c.kh, "ky") as ky, \
-            f.loop(c.kw, "kx") as kx:
-        ch = f.op(f"add nsw i64 {lo}, {cc}")
+def _im2col_nchw(f: Function, c: _Conv, xg: str, col: str, ld: str, ch: str, ky: str) -> None:
+    """col[(ch, ky, kx), (oy, ox)] = x[ch, oy*sh - top + ky*dh, ox*sw - left + kx*dw], 0 outside, for one
+    channel ch and kernel row ky (col's rows ``ld`` apart). Each row of patches is a zero run, a copy (contiguous at stride 1,
+    so it vectorizes) and a zero run: the columns whose input lies inside the image are worked out first."""
+    with f.loop(c.kw, "kx") as kx:
         row = _add(f, _mul(f, _add(f, _mul(f, ch, c.kh), ky), c.kw), kx)
-        dst = f.gep(f32, col, _mul(f, row, c.p))
+        dst = f.gep(f32, col, _mul(f, row, ld))
         plane = f.gep(f32, xg, _mul(f, ch, c.hw))
         shift = f.op(f"sub nsw i64 {_mul(f, kx, str(c.dw))}, {c.left}")  # ix = ox*sw + shift
         first = _clamp(f, f.op(f"sdiv i64 {f.op(f'sub nsw i64 {c.sw - 1}, {shift}')}, {c.sw}"), "0", c.ow)

@@ -8,7 +8,7 @@ multiply-add): handing chunks to spinning workers costs about a microsecond, to 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from axiom.backends.llvm.emit import Function
@@ -32,25 +32,43 @@ def threads_for(k: Kernel, work: str, minimum: int = MIN_PARALLEL_WORK) -> str:
 def over_threads(k: Kernel, count: str, threads: str) -> Iterator[tuple[str, str]]:
     """Emit the body into a new function run over chunks [lo, hi) of [0, count) on ``threads`` threads
     (an i64 operand; 1 runs the whole range on the calling thread); yields (lo, hi). Values computed
-    before the body belong to the kernel's function and cannot be used inside it: recompute them."""
+    before the body belong to the kernel's function and cannot be used inside it: recompute them, or
+    pass them in with ``carrying``."""
+    with carrying(k, count, threads, []) as (lo, hi, _):
+        yield lo, hi
+
+
+@contextmanager
+def carrying(k: Kernel, count: str, threads: str,
+             values: Sequence[tuple[str, str]]) -> Iterator[tuple[str, str, list[str]]]:
+    """``over_threads`` that also hands the body ``values`` ((type, operand) pairs, ``ptr`` or ``i64``,
+    computed by the kernel before it); yields (lo, hi, the values as the body sees them)."""
     if threads == "1":  # one thread whatever the size: no function of its own
-        yield "0", count
+        yield "0", count, [v for _, v in values]
         return
     outer = k.f
     body = Function(f"{outer.name}.part{len(outer.parts)}", ["ptr %ctx", "i64 %lo", "i64 %hi"],
                     outer.symbols, meta=outer.meta)
     params = [p.split()[-1] for p in outer.params]
-    for i, p in enumerate(params):
-        body.raw(f"{p} = load ptr, ptr {body.op(f'getelementptr inbounds ptr, ptr %ctx, i64 {i}')}")
+    slots = [("ptr", p) for p in params] + list(values)
+    inside = []
+    for i, (ty, _) in enumerate(slots):
+        at = body.op(f"getelementptr inbounds ptr, ptr %ctx, i64 {i}")
+        if i < len(params):  # the kernel's parameters keep their names
+            body.raw(f"{params[i]} = load ptr, ptr {at}")
+            continue
+        v = body.op(f"load ptr, ptr {at}")
+        inside.append(v if ty == "ptr" else body.op(f"ptrtoint ptr {v} to i64"))
     k.f = body
     try:
-        yield "%lo", "%hi"
+        yield "%lo", "%hi", inside
     finally:
         k.f = outer
     outer.parts.append(body.text())
-    ctx = outer.alloca(f"[{len(params)} x ptr]")
-    for i, p in enumerate(params):
-        outer.raw(f"store ptr {p}, ptr {outer.op(f'getelementptr inbounds ptr, ptr {ctx}, i64 {i}')}")
+    ctx = outer.alloca(f"[{len(slots)} x ptr]")
+    for i, (ty, v) in enumerate(slots):
+        v = v if ty == "ptr" else outer.op(f"inttoptr i64 {v} to ptr")
+        outer.raw(f"store ptr {v}, ptr {outer.op(f'getelementptr inbounds ptr, ptr {ctx}, i64 {i}')}")
     chunks = outer.op(f"mul nsw i64 {threads}, {CHUNKS_PER_THREAD}")
     outer.raw(f"call void @{declare_parallel_for(k.declared, chunks=True)}(ptr @{body.name}, ptr {ctx}, "
               f"i64 {count}, i64 {threads}, i64 {chunks})")

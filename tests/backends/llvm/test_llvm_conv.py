@@ -12,6 +12,8 @@ from llvm_cases import one_op
 
 import axiom
 from axiom.backends.llvm.gemm_mt import MIN_PARALLEL_MACS
+from axiom.backends.llvm.k_conv import FOLD_BELOW, FOLD_COLUMN_FLOATS
+from axiom.backends.llvm.split import SPLIT_ITEMS_BELOW
 from axiom.backends.numpy.interpreter import run_graph
 from axiom.ir import Builder, Graph, TensorType
 from axiom.ir.dtypes import f32
@@ -91,3 +93,20 @@ def test_threads_option_is_checked() -> None:
         axiom.compile(g, backend="llvm", threads=0)
     with pytest.raises(axiom.AxiomError, match="threads"):
         axiom.compile(g, backend="numpy", threads=2)
+
+
+@pytest.mark.parametrize("groups,stride", [(1, 1), (2, 2)])
+def test_small_images_fold_into_one_product(groups, stride) -> None:  # noqa: ANN001
+    """NCHW with few output pixels and a large product per image: the images of a chunk are the columns
+    of one GEMM (k_conv._folded). K = 4608 makes a chunk 9 images, so batch 10 also runs a chunk of 1."""
+    rng = np.random.default_rng(groups)
+    cg, og, size = 512, 25, 7 * stride  # og = 25: not a multiple of the 6-row strips
+    assert og * 49 * cg * 9 >= SPLIT_ITEMS_BELOW and 49 < FOLD_BELOW
+    assert FOLD_COLUMN_FLOATS // (cg * 9 * 49) == 9
+    x = rng.standard_normal((10, cg * groups, size, size)).astype(np.float32)
+    w = rng.standard_normal((og * groups, cg, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(og * groups).astype(np.float32)
+    for threads in (1, 2):
+        _check(x, w, b, threads=threads, constant=True, padding=(1, 1, 1, 1), stride=(stride, stride),
+               groups=groups)
+    _check(x[:2], w, None, threads=2, padding=(1, 0, 2, 1), stride=(stride, stride), groups=groups)
