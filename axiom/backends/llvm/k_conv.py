@@ -140,7 +140,8 @@ def _folded(k: Kernel, c: _Conv, gemm: str, a_packed: bool) -> None:
 
 
 def _unfold(k: Kernel, tmp: str, n0: str, cnt: str, g: str) -> None:
-    """out[n0 + i, g*og + r, :] = tmp[r, i*P : (i+1)*P] (+ bias[g*og + r]), the rows over threads."""
+    """out[n0 + i, g*og + r, :] = tmp[r, i*P : (i+1)*P] (+ bias[g*og + r]) and the kernel's tail (a residual,
+    relu), the rows over threads."""
     c = _Conv(k.node, k.f)
     count = _mul(k.f, cnt, c.og)
     values = [("ptr", tmp), ("i64", n0), ("i64", cnt), ("i64", g)]
@@ -152,10 +153,17 @@ def _unfold(k: Kernel, tmp: str, n0: str, cnt: str, g: str) -> None:
             i, r = f.op(f"sdiv i64 {q}, {c.og}"), f.op(f"srem i64 {q}, {c.og}")
             src = f.gep(f32, tmp, _add(f, _mul(f, r, cnt, c.p), _mul(f, i, c.p)))
             channel = _add(f, _mul(f, g, c.og), r)
-            dst = f.gep(f32, k.outs[0], _mul(f, _add(f, _mul(f, _add(f, n0, i), c.cout), channel), c.p))
+            at = _mul(f, _add(f, _mul(f, _add(f, n0, i), c.cout), channel), c.p)
+            dst = f.gep(f32, k.outs[0], at)
             bias = f.load(f32, k.ins[2], channel) if len(k.ins) > 2 else _F0
+            residual = None if k.tail.residual is None else f.gep(f32, k.tail.residual, at)
             with f.loop(c.p, "p") as p:
-                f.store(f32, f.op(f"fadd float {f.load(f32, src, p)}, {bias}"), dst, p)
+                v = f.op(f"fadd float {f.load(f32, src, p)}, {bias}")
+                if residual is not None:
+                    v = f.op(f"fadd float {v}, {f.load(f32, residual, p)}")
+                if k.tail.relu:  # NaN kept, as the reference's relu
+                    v = f.op(f"select i1 {f.op(f'fcmp olt float {v}, 0.0')}, float 0.0, float {v}")
+                f.store(f32, v, dst, p)
 
 
 def _images(k: Kernel, gemm: str, a_packed: bool, lo: str, hi: str) -> None:
@@ -192,25 +200,31 @@ def _nchw_group(k: Kernel, c: _Conv, gemm: str, col: str, n: str, g: str, has_bi
     xg = f.gep(f32, k.ins[0], _mul(f, _add(f, _mul(f, n, c.cin), _mul(f, g, c.cg)), c.hw))
     if not c.pointwise:
         _im2col_call(k, c, xg, col, c.p, "1")
-    cg_ = f.gep(f32, k.outs[0], _mul(f, _add(f, _mul(f, n, c.cout), _mul(f, g, c.og)), c.p))
-    if has_bias:
+    at = _mul(f, _add(f, _mul(f, n, c.cout), _mul(f, g, c.og)), c.p)
+    cg_ = f.gep(f32, k.outs[0], at)
+    residual = None if k.tail.residual is None else f.gep(f32, k.tail.residual, at)
+    fill = has_bias or residual is not None  # the GEMM accumulates onto bias + residual
+    if fill:
         with f.loop(c.og, "r", unroll=False) as r:
-            b = f.load(f32, k.ins[2], _add(f, _mul(f, g, c.og), r))
+            b = f.load(f32, k.ins[2], _add(f, _mul(f, g, c.og), r)) if has_bias else _F0
             row = _mul(f, r, c.p)
-            with f.loop(c.p, "j", unroll=False) as j:  # vectorized, not unrolled whole (slow to compile)
-                f.store(f32, b, cg_, _add(f, row, j))
+            with f.loop(c.p, "j", unroll=False) as j:  # vectorized, not unrolled (slow to compile)
+                j = _add(f, row, j)
+                v = b if residual is None else f.op(f"fadd float {b}, {f.load(f32, residual, j)}")
+                f.store(f32, v, cg_, j)
     og = k.node.inputs[1].shape[0] // c.groups if a_packed else 0
     rows = str(-(-og // MR) * MR) if a_packed else c.og  # a packed group fills whole 6-row strips
     wg = f.gep(f32, k.ins[1], _mul(f, g, rows, c.kdim))
     src = xg if c.pointwise else col
     f.raw(f"call void @{gemm}(i64 {c.og}, i64 {c.p}, i64 {c.kdim}, ptr {wg}, i64 {c.kdim}, ptr {src}, "
-          f"i64 {c.p}, ptr {cg_}, i64 {c.p}, ptr null, i32 0, i32 {int(has_bias)}, i64 {k.threads})")
+          f"i64 {c.p}, ptr {cg_}, i64 {c.p}, ptr null, i32 {int(k.tail.relu)}, i32 {int(fill)}, "
+          f"i64 {k.threads})")
 
 
 def _im2col_call(k: Kernel, c: _Conv, xg: str, col: str, ld: str, images: str) -> None:
     """Unroll the group's patches of ``images`` consecutive images into ``col`` (row stride ``ld``; image i
-    from column i*P on), the (image, channel, kernel row) triples split over threads when the matrix is large (it is
-    written once and read once by the GEMM's packing, so its cost is memory traffic)."""
+    from column i*P on), the (image, channel, kernel row) triples split over threads when the matrix is
+    large (it is written once and read once by the GEMM's packing, so its cost is memory traffic)."""
     f = k.f
     body = Function("_im2col_", ["ptr %ctx", "i64 %lo", "i64 %hi"], f.symbols)
     body.raw("%dims = load ptr, ptr %ctx")
@@ -239,8 +253,9 @@ def _im2col_call(k: Kernel, c: _Conv, xg: str, col: str, ld: str, images: str) -
 
 def _im2col_nchw(f: Function, c: _Conv, xg: str, col: str, ld: str, ch: str, ky: str) -> None:
     """col[(ch, ky, kx), (oy, ox)] = x[ch, oy*sh - top + ky*dh, ox*sw - left + kx*dw], 0 outside, for one
-    channel ch and kernel row ky (col's rows ``ld`` apart). Each row of patches is a zero run, a copy (contiguous at stride 1,
-    so it vectorizes) and a zero run: the columns whose input lies inside the image are worked out first."""
+    channel ch and kernel row ky (col's rows ``ld`` apart). Each row of patches is a zero run, a copy
+    (contiguous at stride 1, so it vectorizes) and a zero run: the columns whose input lies inside the
+    image are worked out first."""
     with f.loop(c.kw, "kx") as kx:
         row = _add(f, _mul(f, _add(f, _mul(f, ch, c.kh), ky), c.kw), kx)
         dst = f.gep(f32, col, _mul(f, row, ld))
@@ -296,11 +311,18 @@ def _nhwc_group(k: Kernel, c: _Conv, gemm: str, col: str, wt: str, n: str, g: st
     else:
         _im2col_nhwc(f, c, xg, col)
         src, lda = col, c.kdim
-    out = f.gep(f32, k.outs[0], _add(f, _mul(f, n, c.p, c.cout), _mul(f, g, c.og)))
+    at = _add(f, _mul(f, n, c.p, c.cout), _mul(f, g, c.og))
+    out = f.gep(f32, k.outs[0], at)
+    if k.tail.residual is not None:  # copied in, then accumulated onto
+        residual = f.gep(f32, k.tail.residual, at)
+        with f.loop(c.p, "rp") as p, f.loop(c.og, "ro") as o:
+            i = _add(f, _mul(f, p, c.cout), o)
+            f.store(f32, f.load(f32, residual, i), out, i)
     wg = f.gep(f32, wt, _mul(f, g, c.kdim, c.og))
     bias = f.gep(f32, k.ins[2], _mul(f, g, c.og)) if has_bias else "null"
     f.raw(f"call void @{gemm}(i64 {c.p}, i64 {c.og}, i64 {c.kdim}, ptr {src}, i64 {lda}, ptr {wg}, "
-          f"i64 {c.og}, ptr {out}, i64 {c.cout}, ptr {bias}, i32 0, i32 0, i64 {k.threads})")
+          f"i64 {c.og}, ptr {out}, i64 {c.cout}, ptr {bias}, i32 {int(k.tail.relu)}, "
+          f"i32 {int(k.tail.residual is not None)}, i64 {k.threads})")
 
 
 def _im2col_nhwc(f: Function, c: _Conv, xg: str, col: str) -> None:

@@ -23,14 +23,23 @@ def _as_matrices(a_shape: tuple, b_shape: tuple) -> tuple[list[Dim], list[Dim], 
     return ab, bb, batch, a[-2], a[-1], b[-1]
 
 
-def _sgemm(k: Kernel, a0: str, b0: str, c0: str, m: str, kk: str, n: str, b_packed: bool) -> None:
+def sgemm_call(k: Kernel, a0: str, b0: str, c0: str, m: str, kk: str, n: str, b_packed: bool,
+               bias: str | None = None) -> None:
     """C[c0..] = A[a0..] @ B[b0..] through the tuned f32 GEMM (packing, blocking, 6x16 FMA micro-kernel),
-    over the kernel's threads when the product is large; ``b_packed``: B is a constant packed at load."""
+    over the kernel's threads when the product is large; ``b_packed``: B is a constant packed at load.
+    The kernel's tail (k_epilogue.py) rides along: a residual is copied into C first and accumulated
+    onto, the bias (``bias`` or the tail's, per column) and relu are the GEMM's epilogue."""
     gemm = declare_sgemm_mt(k.declared, b_packed=b_packed)
     f = k.f
     pa, pb, pc = (f.gep(f32, p, o) for p, o in ((k.ins[0], a0), (k.ins[1], b0), (k.outs[0], c0)))
+    bias = bias or k.tail.bias
+    if k.tail.residual is not None:
+        src = f.gep(f32, k.tail.residual, c0)
+        with f.loop(f.op(f"mul nsw i64 {m}, {n}"), "res", unroll=False) as i:
+            f.store(f32, f.load(f32, src, i), pc, i)
     f.raw(f"call void @{gemm}(i64 {m}, i64 {n}, i64 {kk}, ptr {pa}, i64 {kk}, ptr {pb}, i64 {n}, "
-          f"ptr {pc}, i64 {n}, ptr null, i32 0, i32 0, i64 {k.threads})")
+          f"ptr {pc}, i64 {n}, ptr {bias or 'null'}, i32 {int(k.tail.relu)}, "
+          f"i32 {int(k.tail.residual is not None)}, i64 {k.threads})")
 
 
 @lowers("matmul")
@@ -53,7 +62,7 @@ def matmul(k: Kernel) -> None:
         b0 = f.op(f"mul nsw i64 {broadcast_offset(f, bb, batch, bidx)}, {kn}")
         c0 = f.op(f"mul nsw i64 {offset(f, bidx, strides(f, batch))}, {mn}")
         if out.dtype == f32:
-            _sgemm(k, a0, b0, c0, f.dim(m), f.dim(kk), f.dim(n), b_packed)
+            sgemm_call(k, a0, b0, c0, f.dim(m), f.dim(kk), f.dim(n), b_packed)
             return
         if out.dtype.name in ("f16", "bf16"):  # sum in f32 and round once, as the reference does
             _dot_loops(k, a0, b0, c0, m, kk, n)
@@ -93,11 +102,26 @@ def _dot_loops(k: Kernel, a0: str, b0: str, c0: str, m: Dim, kk: Dim, n: Dim) ->
         f.store(out.dtype, acc.get(), k.outs[0], at)
 
 
+def linear_gemm(k: Kernel) -> None:
+    """y = x @ w^T (+ bias) in f32 with a constant w, packed transposed at load time into the GEMM's B
+    strips; the bias is the GEMM's epilogue (k_epilogue.match checked that w is such a constant)."""
+    x, w = k.node.inputs[0], k.node.inputs[1]
+    f = k.f
+    assert k.prepack(w, "gemm_bt")
+    bias = k.ins[2] if len(k.ins) > 2 else None
+    sgemm_call(k, "0", "0", "0", f.dim(dim_product(x.shape[:-1])), f.dim(x.shape[-1]), f.dim(w.shape[0]),
+               True, bias)
+
+
 @lowers("linear")
 def linear(k: Kernel) -> None:
-    """y[r, o] = sum_i x[r, i] * w[o, i] (+ bias[o]): a dot product per output, along contiguous rows."""
+    """y[r, o] = sum_i x[r, i] * w[o, i] (+ bias[o]): through the GEMM in f32 with a constant weight only
+    this node reads, else a dot product per output, along contiguous rows."""
     x, w = k.node.inputs[0], k.node.inputs[1]
     out = k.node.results[0]
+    if all(v.dtype == f32 for v in [*k.node.inputs, out]) and id(w) in k.packable:
+        linear_gemm(k)
+        return
     f, ty = k.f, compute_type(out.dtype)
     rows = x.shape[:-1]
     n_in, n_out = f.dim(x.shape[-1]), f.dim(w.shape[0])

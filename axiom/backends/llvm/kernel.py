@@ -17,6 +17,16 @@ from axiom.ir.graph import Node, Value
 from axiom.ir.opdef import register_facet
 
 
+@dataclass(frozen=True)
+class Tail:
+    """What a GEMM kernel adds where it stores its product (k_epilogue.py): a per-column bias (pointer or
+    None), a residual of the output's shape (pointer or None), then relu."""
+
+    bias: str | None = None
+    residual: str | None = None
+    relu: bool = False
+
+
 @dataclass
 class Kernel:
     """One node being lowered: ``ins``/``outs`` are the ptr parameters of its operands and results."""
@@ -29,6 +39,7 @@ class Kernel:
     threads: int = 1  # how many threads a kernel may use (through the parallel-for)
     packable: frozenset[int] = frozenset()  # ids of the constants only one kernel reads
     packed: dict[int, str] = field(default_factory=dict)  # constant id -> how the runtime packs it
+    tail: Tail = Tail()  # a fused region's tail, for the GEMM kernels that take one
 
     @property
     def scalar(self) -> Scalar:

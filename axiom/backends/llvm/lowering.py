@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from axiom.backends.llvm import k_elementwise
+from axiom.backends.llvm import k_epilogue
 from axiom.backends.llvm.parallel import PARALLEL_FOR, ensure_pool
 from axiom.backends.llvm.render import ENTRY, render, unsupported
 from axiom.backends.llvm.runtime import NativeRun
@@ -31,7 +31,7 @@ def prepare(graph: Graph) -> Graph:
 
     graph = graph.copy()
     for node in list(graph.nodes):
-        if node.region is not None and not k_elementwise.fusable(node.region):
+        if node.region is not None and not k_epilogue.one_kernel(node):
             inline(graph, node)
     _prepack_linear_weights(graph)
     todo = sorted({n.op.name for n in graph.nodes if n.op.name in DECOMPOSE})
@@ -41,13 +41,15 @@ def prepare(graph: Graph) -> Graph:
 
 
 def _prepack_linear_weights(graph: Graph) -> None:
-    """linear(x, w, b) with a constant f32 w becomes matmul(x, w^T) (+ b): w is transposed once, now, into
-    the [in, out] layout the GEMM streams, instead of at every call."""
+    """linear(x, w, b) with a constant f32 w that other nodes read too becomes matmul(x, w^T) (+ b): w is
+    transposed once, now, into the [in, out] layout the GEMM streams, instead of at every call. (A weight
+    only the linear reads is packed for it at load time: k_linalg.linear_gemm.)"""
+    outputs = {id(v) for v in graph.outputs}
     for node in list(graph.nodes):
         if node.op.name != "linear" or node.results[0].dtype != f32:
             continue
         w = graph.constant_of(node.inputs[1])
-        if w is None:
+        if w is None or (len(node.inputs[1].uses) == 1 and id(node.inputs[1]) not in outputs):
             continue
         b = Builder(graph, before=node, loc=node.loc)
         name = f"{node.inputs[1].name or 'w'}.T"

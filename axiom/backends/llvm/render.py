@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from axiom.backends.llvm import k_elementwise
+from axiom.backends.llvm import k_elementwise, k_epilogue
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.kernel import Kernel
 from axiom.backends.llvm.parallel import PARALLEL_FOR, PARALLEL_FOR_CHUNKS, POOL_WAKE
@@ -48,7 +48,7 @@ def unsupported(graph: Graph) -> list[Node]:
         if node.op.name == "const":
             continue
         if node.region is not None:
-            if not k_elementwise.fusable(node.region):
+            if not k_epilogue.one_kernel(node):
                 bad.append(node)
         elif get_facet("llvm", node.op) is None:
             bad.append(node)
@@ -103,7 +103,10 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
         f = Function("_kernel_", [f"ptr {p}" for p in (*outs, *ins)] + ["ptr %dims", "ptr %status"], index,
                      meta=local)
         k = Kernel(f, node, ins, outs, declared, threads, packable, packed)
-        emit = k_elementwise.fused if node.region is not None else get_facet("llvm", node.op)
+        if node.region is None:
+            emit = get_facet("llvm", node.op)
+        else:
+            emit = k_elementwise.fused if k_elementwise.fusable(node.region) else k_epilogue.fused_gemm
         try:
             emit(k)  # type: ignore[operator]
         except UnsupportedError as exc:

@@ -36,7 +36,8 @@ def _pack_conv_weights(w: np.ndarray, groups: str) -> np.ndarray:
 
 # How a kernel may ask for a constant to be packed (Kernel.prepack): name -> (array, argument) -> array.
 PACKERS: dict[str, Callable[[np.ndarray, str], np.ndarray]] = {
-    "gemm_a": lambda a, _: pack_a(a), "gemm_b": lambda b, _: pack_b(b), "conv_a": _pack_conv_weights}
+    "gemm_a": lambda a, _: pack_a(a), "gemm_b": lambda b, _: pack_b(b), "conv_a": _pack_conv_weights,
+    "gemm_bt": lambda w, _: pack_b(np.ascontiguousarray(w.T))}
 
 
 MAX_FRAMES = 8
