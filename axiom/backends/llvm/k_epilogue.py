@@ -3,7 +3,7 @@ relu (the fuse pass's ``conv2d+add+relu``, ``matmul+add+add``, ``linear+relu``):
 applied where the GEMM stores its product (its bias and relu epilogue, or the fill it accumulates
 onto), so the output is written once instead of once per tail op.
 
-``match`` says which regions qualify (``lower.prepare`` keeps them whole; any other non-elementwise
+``match`` says which regions qualify (``lowering.prepare`` keeps them whole; any other non-elementwise
 region is inlined); ``fused_gemm`` emits the anchor's own kernel with a ``Tail``.
 """
 
@@ -30,18 +30,21 @@ class Epilogue:
     relu: bool = False
 
 
-def one_kernel(node: Node) -> bool:
-    """Does one kernel run region ``node`` whole (an elementwise body, or a GEMM anchor with a tail)?"""
-    return node.region is not None and (k_elementwise.fusable(node.region) or match(node) is not None)
+def one_kernel(node: Node, outputs: frozenset[int] = frozenset()) -> bool:
+    """Does one kernel run region ``node`` whole (an elementwise body, or a GEMM anchor with a tail)?
+    ``outputs``: ids of the graph's outputs (a linear's weight among them cannot be packed)."""
+    if node.region is None:
+        return False
+    return k_elementwise.fusable(node.region) or match(node, outputs) is not None
 
 
-def match(node: Node) -> Epilogue | None:
+def match(node: Node, outputs: frozenset[int] = frozenset()) -> Epilogue | None:
     """The tail of ``node`` when it is a region this module runs, else None."""
     body = node.region
     if body is None or not body.nodes or len(body.outputs) != 1:
         return None
     anchor, params = body.nodes[0], {id(p): i for i, p in enumerate(body.inputs)}
-    if anchor.op.name not in ANCHORS or not _anchor_ok(anchor, node, params):
+    if anchor.op.name not in ANCHORS or not _anchor_ok(anchor, node, params, outputs):
         return None
     y, bias, residual, relu = anchor.results[0], None, None, False
     for n in body.nodes[1:]:
@@ -67,7 +70,7 @@ def match(node: Node) -> Epilogue | None:
     return Epilogue(bias, residual, relu)
 
 
-def _anchor_ok(anchor: Node, node: Node, params: dict[int, int]) -> bool:
+def _anchor_ok(anchor: Node, node: Node, params: dict[int, int], outputs: frozenset[int]) -> bool:
     """f32 throughout, operands straight from the region's, and a shape the GEMM paths handle."""
     if any(v.dtype != f32 for v in [*anchor.inputs, *anchor.results]):
         return False
@@ -77,7 +80,8 @@ def _anchor_ok(anchor: Node, node: Node, params: dict[int, int]) -> bool:
         return all(v.rank >= 2 for v in anchor.inputs)
     if anchor.op.name == "linear":  # its weight must be a constant, packed transposed at load time
         w = node.inputs[params[id(anchor.inputs[1])]]
-        return w.producer is not None and w.producer.op.name == "const" and len(w.uses) == 1
+        return (w.producer is not None and w.producer.op.name == "const" and len(w.uses) == 1
+                and id(w) not in outputs)
     return True
 
 

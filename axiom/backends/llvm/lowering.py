@@ -30,8 +30,9 @@ def prepare(graph: Graph) -> Graph:
     from axiom.compiler.pipeline import run_pipeline
 
     graph = graph.copy()
+    outputs = frozenset(id(v) for v in graph.outputs)
     for node in list(graph.nodes):
-        if node.region is not None and not k_epilogue.one_kernel(node):
+        if node.region is not None and not k_epilogue.one_kernel(node, outputs):
             inline(graph, node)
     _prepack_linear_weights(graph)
     todo = sorted({n.op.name for n in graph.nodes if n.op.name in DECOMPOSE})
