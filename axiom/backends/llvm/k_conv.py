@@ -113,30 +113,19 @@ def _folded(k: Kernel, c: _Conv, gemm: str, a_packed: bool) -> None:
     per_image = _mul(f, c.kdim, c.p)
     fit = f.op(f"sdiv i64 {FOLD_COLUMN_FLOATS}, {per_image}")
     nb = _clamp(f, fit, "1", c.batch)  # images per chunk
-    col = f.op(f"call ptr @malloc(i64 {_mul(f, per_image, nb, '4')})")
-    tmp = f.op(f"call ptr @malloc(i64 {_mul(f, c.og, c.p, nb, '4')})")
-    k.declared["malloc"] = "declare ptr @malloc(i64)"
-    k.declared["free"] = "declare void @free(ptr)"
-    failed = f.op(f"or i1 {f.op(f'icmp eq ptr {col}, null')}, {f.op(f'icmp eq ptr {tmp}, null')}")
-    with f.when(failed):
-        f.raw(f"store i64 {STATUS_NO_MEMORY}, ptr %status")
-    og = k.node.inputs[1].shape[0] // c.groups if a_packed else 0
-    rows = str(-(-og // MR) * MR) if a_packed else c.og  # a packed group fills whole 6-row strips
+    (col, tmp), ok = _scratch(k, [_mul(f, per_image, nb), _mul(f, c.og, c.p, nb)])
     chunks = f.op(f"sdiv i64 {_add(f, c.batch, f.op(f'sub nsw i64 {nb}, 1'))}, {nb}")
-    with f.when(f.op(f"xor i1 {failed}, true")), f.loop(chunks, "chunk") as q, \
-            f.loop(str(c.groups), "g") as g:
+    with f.when(ok), f.loop(chunks, "chunk") as q, f.loop(str(c.groups), "g") as g:
         n0 = _mul(f, q, nb)
-        cnt = f.op(f"call i64 @llvm.smin.i64(i64 {nb}, i64 {f.op(f'sub nsw i64 {c.batch}, {n0}')})")
-        k.declared["llvm.smin.i64"] = "declare i64 @llvm.smin.i64(i64, i64)"
+        cnt = _clamp(f, f.op(f"sub nsw i64 {c.batch}, {n0}"), "0", nb)
         cols = _mul(f, cnt, c.p)
         xg = f.gep(f32, k.ins[0], _mul(f, _add(f, _mul(f, n0, c.cin), _mul(f, g, c.cg)), c.hw))
         _im2col_call(k, c, xg, col, cols, cnt)
-        wg = f.gep(f32, k.ins[1], _mul(f, g, rows, c.kdim))
+        wg = _group_weights(k, c, g, a_packed)
         f.raw(f"call void @{gemm}(i64 {c.og}, i64 {cols}, i64 {c.kdim}, ptr {wg}, i64 {c.kdim}, ptr {col}, "
               f"i64 {cols}, ptr {tmp}, i64 {cols}, ptr null, i32 0, i32 0, i64 {k.threads})")
         _unfold(k, tmp, n0, cnt, g)
-    for buf in (col, tmp):
-        f.raw(f"call void @free(ptr {buf})")
+    _free(k, [col, tmp])
 
 
 def _unfold(k: Kernel, tmp: str, n0: str, cnt: str, g: str) -> None:
@@ -161,8 +150,8 @@ def _unfold(k: Kernel, tmp: str, n0: str, cnt: str, g: str) -> None:
                 v = f.op(f"fadd float {f.load(f32, src, p)}, {bias}")
                 if residual is not None:
                     v = f.op(f"fadd float {v}, {f.load(f32, residual, p)}")
-                if k.tail.relu:  # NaN kept, as the reference's relu
-                    v = f.op(f"select i1 {f.op(f'fcmp olt float {v}, 0.0')}, float 0.0, float {v}")
+                if k.tail.relu:
+                    v = k.scalar.emit("relu", None, [v], [f32], f32)
                 f.store(f32, v, dst, p)
 
 
@@ -170,17 +159,9 @@ def _images(k: Kernel, gemm: str, a_packed: bool, lo: str, hi: str) -> None:
     """The images [lo, hi): im2col and a GEMM per image and group, with scratch of their own."""
     f, c = k.f, _Conv(k.node, k.f)
     has_bias = len(k.ins) > 2
-    k.declared["malloc"] = "declare ptr @malloc(i64)"
-    k.declared["free"] = "declare void @free(ptr)"
-    col = "null" if c.pointwise else f.op(f"call ptr @malloc(i64 {_mul(f, c.kdim, c.p, '4')})")
-    wt = "null" if c.nchw else f.op(f"call ptr @malloc(i64 {_mul(f, c.kdim, c.cout, '4')})")
-    failed = "false"
-    for buf in (col, wt):
-        if buf != "null":
-            failed = f.op(f"or i1 {failed}, {f.op(f'icmp eq ptr {buf}, null')}")
-    with f.when(failed):
-        f.raw(f"store i64 {STATUS_NO_MEMORY}, ptr %status")
-    with f.when(f.op(f"xor i1 {failed}, true")):
+    sizes = [None if c.pointwise else _mul(f, c.kdim, c.p), None if c.nchw else _mul(f, c.kdim, c.cout)]
+    (col, wt), ok = _scratch(k, sizes)
+    with f.when(ok):
         if not c.nchw:
             _transpose_weights(k, c, wt)
         with f.loop(f.op(f"sub nsw i64 {hi}, {lo}"), "n") as nn, f.loop(str(c.groups), "g") as g:
@@ -189,9 +170,36 @@ def _images(k: Kernel, gemm: str, a_packed: bool, lo: str, hi: str) -> None:
                 _nchw_group(k, c, gemm, col, n, g, has_bias, a_packed)
             else:
                 _nhwc_group(k, c, gemm, col, wt, n, g, has_bias)
-    for buf in (col, wt):
+    _free(k, [col, wt])
+
+
+def _scratch(k: Kernel, sizes: list[str | None]) -> tuple[list[str], str]:
+    """malloc'd f32 buffers of ``sizes`` elements ("null" where a size is None) and an i1 that they all
+    came; when one did not, the status word says so (and the caller writes nothing)."""
+    f = k.f
+    k.declared["malloc"] = "declare ptr @malloc(i64)"
+    k.declared["free"] = "declare void @free(ptr)"
+    bufs = ["null" if n is None else f.op(f"call ptr @malloc(i64 {_mul(f, n, '4')})") for n in sizes]
+    failed = "false"
+    for buf in bufs:
         if buf != "null":
-            f.raw(f"call void @free(ptr {buf})")
+            failed = f.op(f"or i1 {failed}, {f.op(f'icmp eq ptr {buf}, null')}")
+    with f.when(failed):
+        f.raw(f"store i64 {STATUS_NO_MEMORY}, ptr %status")
+    return bufs, f.op(f"xor i1 {failed}, true")
+
+
+def _free(k: Kernel, bufs: list[str]) -> None:
+    for buf in bufs:
+        if buf != "null":
+            k.f.raw(f"call void @free(ptr {buf})")
+
+
+def _group_weights(k: Kernel, c: _Conv, g: str, a_packed: bool) -> str:
+    """Where group g's weight matrix starts (a group packed at load time fills whole 6-row strips)."""
+    og = k.node.inputs[1].shape[0] // c.groups if a_packed else 0
+    rows = str(-(-og // MR) * MR) if a_packed else c.og
+    return k.f.gep(f32, k.ins[1], _mul(k.f, g, rows, c.kdim))
 
 
 def _nchw_group(k: Kernel, c: _Conv, gemm: str, col: str, n: str, g: str, has_bias: bool,
@@ -212,9 +220,7 @@ def _nchw_group(k: Kernel, c: _Conv, gemm: str, col: str, n: str, g: str, has_bi
                 j = _add(f, row, j)
                 v = b if residual is None else f.op(f"fadd float {b}, {f.load(f32, residual, j)}")
                 f.store(f32, v, cg_, j)
-    og = k.node.inputs[1].shape[0] // c.groups if a_packed else 0
-    rows = str(-(-og // MR) * MR) if a_packed else c.og  # a packed group fills whole 6-row strips
-    wg = f.gep(f32, k.ins[1], _mul(f, g, rows, c.kdim))
+    wg = _group_weights(k, c, g, a_packed)
     src = xg if c.pointwise else col
     f.raw(f"call void @{gemm}(i64 {c.og}, i64 {c.p}, i64 {c.kdim}, ptr {wg}, i64 {c.kdim}, ptr {src}, "
           f"i64 {c.p}, ptr {cg_}, i64 {c.p}, ptr null, i32 {int(k.tail.relu)}, i32 {int(fill)}, "
