@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from axiom.backends.llvm.emit import compute_type
 from axiom.backends.llvm.k_conv import conv2d_gemm
+from axiom.backends.llvm.k_conv_direct import conv2d_direct, wants_direct
 from axiom.backends.llvm.k_pool import _at, _nchw, _tap
 from axiom.backends.llvm.k_reduce import _Acc
 from axiom.backends.llvm.kernel import Kernel, lowers, nest, offset, strides
@@ -18,7 +19,7 @@ def conv2d(k: Kernel) -> None:
     x, w = k.node.inputs[0], k.node.inputs[1]
     out, a = k.node.results[0], k.node.attrs
     if out.dtype == f32 and all(v.dtype == f32 for v in k.node.inputs):
-        conv2d_gemm(k)
+        conv2d_direct(k) if wants_direct(k) else conv2d_gemm(k)
         return
     f, ty = k.f, compute_type(out.dtype)
     _, _, h, wd = (f.dim(d) for d in _nchw(x.shape, a.layout))

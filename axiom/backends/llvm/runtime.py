@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from axiom.backends.llvm.conv_direct import pack_direct
 from axiom.backends.llvm.gemm import aligned_zeros, pack_a, pack_b
 from axiom.backends.llvm.render import Rendered
 from axiom.backends.llvm.target import Compiled
@@ -37,7 +38,7 @@ def _pack_conv_weights(w: np.ndarray, groups: str) -> np.ndarray:
 # How a kernel may ask for a constant to be packed (Kernel.prepack): name -> (array, argument) -> array.
 PACKERS: dict[str, Callable[[np.ndarray, str], np.ndarray]] = {
     "gemm_a": lambda a, _: pack_a(a), "gemm_b": lambda b, _: pack_b(b), "conv_a": _pack_conv_weights,
-    "gemm_bt": lambda w, _: pack_b(np.ascontiguousarray(w.T))}
+    "gemm_bt": lambda w, _: pack_b(np.ascontiguousarray(w.T)), "conv_direct": lambda w, _: pack_direct(w)}
 
 
 MAX_FRAMES = 8

@@ -1,0 +1,134 @@
+"""f32 NCHW conv2d without a column matrix: the images are padded once into scratch (skipped when the
+conv has no padding), two offset tables say where each output pixel's window starts and where each
+tap lies from there, and conv_direct.py's tile loop reads the input where it lies. Tiles of 6 pixels
+(of one image) go over the threads.
+
+It is chosen for a constant weight matrix small enough to stay in L2 while the tiles stream past it
+and deep enough (K taps) that a tile's sum outweighs the transpose at its end; larger convs keep the
+im2col + GEMM path (k_conv.py), whose blocking suits them better.
+"""
+
+from __future__ import annotations
+
+from axiom.backends.llvm.conv_direct import TC, TP, direct_body
+from axiom.backends.llvm.gemm import gemm_declares
+from axiom.backends.llvm.k_conv import _add, _Conv, _free, _mul, _scratch, _zeros
+from axiom.backends.llvm.kernel import Kernel
+from axiom.backends.llvm.split import MIN_SPLIT_MACS, carrying, threads_for
+from axiom.ir.dtypes import f32, i64
+
+DIRECT = "axiom_conv_direct"
+MAX_WEIGHT_BYTES = 1 << 18  # packed weights up to 256 KiB: they stay in L2 while the tiles stream past
+MIN_TAPS = 32  # K below this: the tile's transpose and stores cost more than its sum
+
+
+def wants_direct(k: Kernel) -> bool:
+    """Whether this conv2d (f32) takes the direct path."""
+    node = k.node
+    w, a = node.inputs[1], node.attrs
+    if a.layout != "NCHW" or a.groups != 1 or not all(isinstance(d, int) for d in w.shape):
+        return False
+    if id(w) not in k.packable:
+        return False
+    cout, taps = w.shape[0], w.shape[1] * w.shape[2] * w.shape[3]
+    return taps >= MIN_TAPS and -(-cout // TC) * TC * taps * 4 <= MAX_WEIGHT_BYTES
+
+
+def conv2d_direct(k: Kernel) -> None:
+    f, c = k.f, _Conv(k.node, k.f)
+    assert k.prepack(k.node.inputs[1], "conv_direct")
+    a = k.node.attrs
+    bottom, right = a.padding[2], a.padding[3]
+    padded = any(a.padding)
+    hp = _add(f, c.h, str(c.top + bottom))
+    wp = _add(f, c.w, str(c.left + right))
+    plane = _mul(f, hp, wp)
+    cout = k.node.inputs[1].shape[0]
+    strips = -(-cout // TC)
+    sizes = [_mul(f, c.kdim, "2"), _mul(f, c.p, "2"), str(strips * TC),
+             _mul(f, c.batch, c.cin, plane) if padded else None]
+    (koff, pix, bias, xp), ok = _scratch(k, sizes)
+    with f.when(ok):
+        _tables(k, c, koff, pix, plane, wp)
+        _zeros(f, bias, "0", str(strips * TC))
+        if len(k.ins) > 2:
+            with f.loop(str(cout), "b") as o:
+                f.store(f32, f.load(f32, k.ins[2], o), bias, o)
+        if padded:
+            _pad(k, xp, hp, wp, plane)
+        _tiles(k, xp if padded else k.ins[0], koff, pix, bias, plane)
+    _free(k, [koff, pix, bias, xp])
+
+
+def _tables(k: Kernel, c: _Conv, koff: str, pix: str, plane: str, wp: str) -> None:
+    """koff[(ch, ky, kx)] = ch*plane + ky*dh*wp + kx*dw; pix[(oy, ox)] = oy*sh*wp + ox*sw."""
+    f = k.f
+    with f.loop(c.cin, "ch") as ch, f.loop(c.kh, "ky") as ky, f.loop(c.kw, "kx") as kx:
+        at = _add(f, _mul(f, _add(f, _mul(f, ch, c.kh), ky), c.kw), kx)
+        v = _add(f, _mul(f, ch, plane), _mul(f, ky, str(c.dh), wp), _mul(f, kx, str(c.dw)))
+        f.store(i64, v, koff, at)
+    with f.loop(c.oh, "oy") as oy, f.loop(c.ow, "ox") as ox:
+        v = _add(f, _mul(f, oy, str(c.sh), wp), _mul(f, ox, str(c.sw)))
+        f.store(i64, v, pix, _add(f, _mul(f, oy, c.ow), ox))
+
+
+def _pad(k: Kernel, xp: str, hp: str, wp: str, plane: str) -> None:
+    """xp[n, ch] = the image plane with its zero border, the planes over threads."""
+    f = k.f
+    c = _Conv(k.node, f)
+    count = _mul(f, c.batch, c.cin)
+    values = [("ptr", xp), ("i64", hp), ("i64", wp), ("i64", plane)]
+    with carrying(k, count, threads_for(k, _mul(f, count, plane)), values) as (lo, hi, (xp, hp, wp, plane)):
+        f = k.f
+        c = _Conv(k.node, f)
+        with f.loop(f.op(f"sub nsw i64 {hi}, {lo}"), "pl") as q:
+            q = f.op(f"add nsw i64 {lo}, {q}")
+            src = f.gep(f32, k.ins[0], _mul(f, q, c.hw))
+            dst = f.gep(f32, xp, _mul(f, q, plane))
+            with f.loop(hp, "y") as y:
+                row = f.gep(f32, dst, _mul(f, y, wp))
+                sy = f.op(f"sub nsw i64 {y}, {c.top}")
+                inside = f.op(f"and i1 {f.op(f'icmp sge i64 {sy}, 0')}, {f.op(f'icmp slt i64 {sy}, {c.h}')}")
+                with f.when(f.op(f"xor i1 {inside}, true")):
+                    _zeros(f, row, "0", wp)
+                with f.when(inside):
+                    _zeros(f, row, "0", str(c.left))
+                    line = f.gep(f32, src, _mul(f, sy, c.w))
+                    with f.loop(c.w, "x") as x:
+                        f.store(f32, f.load(f32, line, x), row, _add(f, x, str(c.left)))
+                    _zeros(f, row, _add(f, c.w, str(c.left)), wp)
+
+
+def _tiles(k: Kernel, x: str, koff: str, pix: str, bias: str, plane: str) -> None:
+    """Every image's pixel tiles through the tile loop, (image, tile) pairs over threads."""
+    f = k.f
+    c = _Conv(k.node, f)
+    for name, line in gemm_declares().items():
+        k.declared.setdefault(name, line)
+    k.declared[DIRECT] = direct_body(DIRECT)
+    ntiles = f.op(f"sdiv i64 {_add(f, c.p, str(TP - 1))}, {TP}")
+    count = _mul(f, c.batch, ntiles)
+    macs = _mul(f, c.batch, c.p, c.cout, c.kdim)
+    values = [("ptr", x), ("ptr", koff), ("ptr", pix), ("ptr", bias), ("i64", plane), ("i64", ntiles)]
+    with carrying(k, count, threads_for(k, macs, MIN_SPLIT_MACS), values) as \
+            (lo, hi, (x, koff, pix, bias, plane, ntiles)):
+        f = k.f
+        c = _Conv(k.node, f)
+        first = f.op(f"sdiv i64 {lo}, {ntiles}")
+        last = f.op(f"sdiv i64 {f.op(f'sub nsw i64 {hi}, 1')}, {ntiles}")
+        with f.loop(_add(f, f.op(f"sub nsw i64 {last}, {first}"), "1"), "img") as i:
+            n = _add(f, first, i)
+            base = _mul(f, n, ntiles)
+            t0 = f.op(f"sub nsw i64 {lo}, {base}")
+            t0 = f.op(f"select i1 {f.op(f'icmp slt i64 {t0}, 0')}, i64 0, i64 {t0}")
+            t1 = f.op(f"sub nsw i64 {hi}, {base}")
+            t1 = f.op(f"select i1 {f.op(f'icmp sgt i64 {t1}, {ntiles}')}, i64 {ntiles}, i64 {t1}")
+            p0 = _mul(f, t0, str(TP))
+            p1 = _mul(f, t1, str(TP))
+            p1 = f.op(f"select i1 {f.op(f'icmp sgt i64 {p1}, {c.p}')}, i64 {c.p}, i64 {p1}")
+            xn = f.gep(f32, x, _mul(f, n, c.cin, plane))
+            at = _mul(f, n, c.cout, c.p)
+            res = "null" if k.tail.residual is None else f.gep(f32, k.tail.residual, at)
+            f.raw(f"call void @{DIRECT}(ptr {xn}, ptr {pix}, i64 {p0}, i64 {p1}, ptr {koff}, i64 {c.kdim}, "
+                  f"ptr {k.ins[1]}, i64 {c.cout}, i64 {c.p}, ptr {bias}, ptr {res}, "
+                  f"ptr {f.gep(f32, k.outs[0], at)}, i1 {'true' if k.tail.relu else 'false'})")
