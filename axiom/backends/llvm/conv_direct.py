@@ -1,10 +1,11 @@
 """A direct f32 convolution tile loop, rendered as LLVM IR text: no column matrix, the input is read where
 it lies. ``direct_body(name)`` defines (C ABI)::
 
-    void name(ptr x, ptr pix, i64 p0, i64 p1, ptr koff, i64 K, ptr w, i64 cout, i64 P,
+    void name(ptr x, ptr pix, i64 p0, i64 p1, ptr koff, i64 K, ptr w, i64 s0, i64 s1, i64 cout, i64 P,
               ptr bias, ptr res, ptr out, i1 relu)
 
-which computes, for output pixels p in [p0, p1) of one image and every output channel o,
+which computes, for output pixels p in [p0, p1) of one image and output channels o in strips [s0, s1)
+(channels 16*s0 up to min(16*s1, cout)), pixel tiles outermost,
 ``out[o*P + p] = act(sum_k w[o, k] * x[pix[p] + koff[k]] + bias[o] + res[o*P + p])``:
 
 - ``x`` is the image, padded so that every window lies inside it; ``pix[p]`` (i64) is where output
@@ -128,7 +129,6 @@ def direct_body(name: str) -> str:
     f.do("%hasres = icmp ne ptr %res, null")
     f.do("%relu.early = and i1 %relu, " + f.op("xor i1 %hasres, true"))
     f.do("%last = add nsw i64 %p1, -1")
-    f.do("%strips = sdiv i64 %cout.up, 16")
     with f.loop("tile", "%p0", "%p1", TP) as t:
         f.do(f"%t = add i64 {t}, 0")
         f.do(f"%n = call i64 @llvm.smin.i64(i64 {TP}, i64 {f.op(f'sub nsw i64 %p1, {t}')})")
@@ -136,7 +136,7 @@ def direct_body(name: str) -> str:
         for r in range(TP):
             p = f.smin(f.op(f"add nsw i64 {t}, {r}"), "%last")
             bases.append(f.gep("float", "%x", f.op(f"load i64, ptr {f.gep('i64', '%pix', p)}", "po"), "base"))
-        with f.loop("strip", "0", "%strips", 1) as s:
+        with f.loop("strip", "%s0", "%s1", 1) as s:
             f.do(f"%oc = mul nsw i64 {s}, {TC}")
             wb = f.gep("float", "%w", f.op(f"mul nsw i64 {s}, %KC"), "wb")
             acc = _k_loop(f, bases, wb)
@@ -150,10 +150,10 @@ def direct_body(name: str) -> str:
             f.label("stored")
     f.do("ret void")
     head = (f"define internal void @{name}(ptr noalias %x, ptr noalias %pix, i64 %p0, i64 %p1, "
-            "ptr noalias %koff, i64 %K, ptr noalias %w, i64 %cout, i64 %P, ptr noalias %bias, ptr %res, "
-            "ptr %out, i1 %relu)")
+            "ptr noalias %koff, i64 %K, ptr noalias %w, i64 %s0, i64 %s1, i64 %cout, i64 %P, "
+            "ptr noalias %bias, ptr %res, ptr %out, i1 %relu)")
     text = f.text(head)
-    prologue = (f"  %cout.up = add nsw i64 %cout, {TC - 1}\n  %KC = mul nsw i64 %K, {TC}\n")
+    prologue = f"  %KC = mul nsw i64 %K, {TC}\n"
     return text.replace("entry:\n", "entry:\n" + prologue, 1)
 
 

@@ -62,8 +62,10 @@ def test_direct_conv_matches_the_oracle(data) -> None:  # noqa: ANN001
     g = _graph(x, w, b, residual, relu, stride=stride, padding=padding, dilation=dilation)
     arrays = [x] + ([rng.standard_normal(g.outputs[0].shape).astype(np.float32)] if residual else [])
     threads = data.draw(st.sampled_from([1, 2]))
+    by_strip = data.draw(st.booleans())
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(k_conv_direct, "MIN_TAPS", 1)  # every size takes the direct path
+        mp.setattr(k_conv_direct, "STRIP_OUTER_BYTES", 0 if by_strip else 1 << 18)
         assert _direct(g, threads)
         _check(g, arrays, threads)
 
@@ -73,6 +75,17 @@ def test_direct_conv_matches_the_oracle(data) -> None:  # noqa: ANN001
 def test_one_image_splits_into_tiles_over_threads(residual, threads) -> None:  # noqa: ANN001
     """One image large enough to split: chunks of tiles start and end inside the image, ragged at both
     ends (41 x 37 = 1517 pixels, not a multiple of 6), with 40 channels (two and a half strips)."""
+    _one_image(residual, threads)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_large_weights_go_strip_by_strip(threads, monkeypatch) -> None:  # noqa: ANN001
+    """(image, strip) items: chunks start and end inside an image's strips, the last strip half full."""
+    monkeypatch.setattr(k_conv_direct, "STRIP_OUTER_BYTES", 0)
+    _one_image(True, threads)
+
+
+def _one_image(residual: bool, threads: int) -> None:
     rng = np.random.default_rng(threads)
     x = rng.standard_normal((1, 9, 41, 37)).astype(np.float32)
     w = rng.standard_normal((40, 9, 3, 3)).astype(np.float32)
@@ -120,8 +133,8 @@ def test_which_convs_take_the_direct_path() -> None:
     assert not _direct(conv(rng.standard_normal((32, 1, 3, 3)).astype(np.float32), groups=16), 1)
     assert not _direct(_graph(x[:, :1], rng.standard_normal((8, 1, 3, 3)).astype(np.float32), None,
                               False, False, padding=(1, 1, 1, 1)), 1)  # 9 taps: too shallow
-    big = rng.standard_normal((512, 16, 3, 3)).astype(np.float32)  # 288 KiB packed
-    assert not _direct(conv(big), 1)
+    big = rng.standard_normal((512, 16, 3, 3)).astype(np.float32)  # 288 KiB packed: strip by strip
+    assert _direct(conv(big), 1)
     g = Graph("shared")  # a weight read twice is not packed for one kernel
     xv = g.add_input("x", TensorType(f32, x.shape))
     wv = g.add_constant(rng.standard_normal((16, 16, 3, 3)).astype(np.float32), "w")
