@@ -13,7 +13,7 @@ import sympy
 from axiom.backends.llvm import k_elementwise, k_epilogue
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.kernel import Kernel
-from axiom.backends.llvm.parallel import PARALLEL_FOR, PARALLEL_FOR_CHUNKS, POOL_WAKE
+from axiom.backends.llvm.parallel import PARALLEL_FOR, PARALLEL_FOR_CHUNKS, POOL_REST, POOL_WAKE
 from axiom.ir.errors import UnsupportedError
 from axiom.ir.graph import Graph, Node, Value
 from axiom.ir.opdef import get_facet
@@ -123,8 +123,10 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
         calls.append((name, [slots[id(r)] for r in node.results] + [slots[id(v)] for v in node.inputs]))
         nodes.append(node)
     main = Function(ENTRY, ["ptr %bufs", "ptr %dims", "ptr %status"], index, linkage="")
-    if PARALLEL_FOR in declared or PARALLEL_FOR_CHUNKS in declared:  # workers spin as the first kernels run
+    threaded = PARALLEL_FOR in declared or PARALLEL_FOR_CHUNKS in declared
+    if threaded:  # workers spin as the first kernels run
         declared[POOL_WAKE] = f"declare void @{POOL_WAKE}()"
+        declared[POOL_REST] = f"declare void @{POOL_REST}()"
         main.raw(f"call void @{POOL_WAKE}()")
     for i, (name, args) in enumerate(calls):
         ptrs = []
@@ -138,5 +140,7 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
             at = main.op(f"getelementptr inbounds i64, ptr %status, i64 {i + 1}", "p")
             before = main.op(f"load i64, ptr {at}")
             main.raw(f"store i64 {main.op(f'add i64 {before}, {took}')}, ptr {at}")
+    if threaded:
+        main.raw(f"call void @{POOL_REST}()")
     text = "\n".join([*declared.values(), *([_NOW] if profile else []), *kernels, main.text(), *meta])
     return Rendered(text, symbols, slots, values, packed, nodes, profile)

@@ -1,6 +1,7 @@
 """The thread pool's parallel-for: every index of the range is visited exactly once, over many jobs in a
-row (a worker late for one job must not take chunks of the next), for any thread count, and when two
-Python threads call at once (one of them then runs alone); chunks really run on other threads."""
+row (a worker late for one job must not take chunks of the next), for any thread count, when two
+Python threads call at once (one of them then runs alone) and across calls that send the workers to
+sleep as they end; chunks really run on other threads."""
 
 from __future__ import annotations
 
@@ -61,24 +62,35 @@ entry:
   call void @axiom_parallel_for(ptr @chunk, ptr %ctx, i64 %n, i64 %threads)
   ret void
 }
+declare void @axiom_pool_wake()
+declare void @axiom_pool_rest()
+define void @call(ptr %ctx, i64 %n, i64 %threads) {
+entry:
+  call void @axiom_pool_wake()
+  call void @axiom_parallel_for(ptr @chunk, ptr %ctx, i64 %n, i64 %threads)
+  call void @axiom_pool_rest()
+  ret void
+}
 """
 _keep: list[object] = []
 
 
 @functools.cache
-def _run():  # noqa: ANN202
+def _run(entry: str = "run"):  # noqa: ANN202
+    """``run`` (one parallel-for) or ``call`` (as a compiled model's entry: wake, parallel-for, rest)."""
     ensure_pool()
     declared: dict[str, str] = {}
     declare_parallel_for(declared)
     compiled = compile_module("\n".join([*declared.values(), _BODY]), "run", use_cache=False)
     _keep.append(compiled)
-    return ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)(compiled.address)
+    address = compiled.engine.get_function_address(entry)
+    return ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)(address)
 
 
-def _job(n: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+def _job(n: int, threads: int, entry: str = "run") -> tuple[np.ndarray, np.ndarray]:
     counts, ids = np.zeros(max(n, 1), np.int32), np.zeros(max(n, 1), np.int64)
     ctx = (ctypes.c_void_p * 2)(counts.ctypes.data, ids.ctypes.data)
-    _run()(ctx, n, threads)
+    _run(entry)(ctx, n, threads)
     return counts[:n], ids
 
 
@@ -90,11 +102,22 @@ def test_every_index_once_over_many_jobs(threads: int) -> None:
         assert (counts == 1).all(), (job, n, threads, counts)
 
 
-def test_chunks_run_on_other_threads() -> None:
+@pytest.mark.parametrize("threads", [2, 3])
+def test_workers_sent_to_rest_come_back(threads: int) -> None:
+    """Calls that end by sending the workers to sleep (axiom_pool_rest) and start by waking them: every
+    index once, call after call, with plain jobs in between (which must wake them on their own)."""
+    for job in range(300):
+        n = [1, 7, 64, 1000, 5000][job % 5]
+        counts, _ = _job(n, threads, "call" if job % 3 else "run")
+        assert (counts == 1).all(), (job, n, threads, counts)
+
+
+@pytest.mark.parametrize("entry", ["run", "call"])
+def test_chunks_run_on_other_threads(entry: str) -> None:
     starts = [0, 100_000, 200_000]  # n * k // 3
     seen = set()
     for _ in range(50):  # the caller takes chunks too: on a busy machine it may take all of one job's
-        _, ids = _job(300_000, 3)
+        _, ids = _job(300_000, 3, entry)
         seen = {int(ids[s]) for s in starts}
         if len(seen) > 1:
             break
