@@ -21,7 +21,7 @@ from axiom.backends.llvm.parallel import (
 
 GEMM = "axiom_sgemm"
 MIN_PARALLEL_MACS = 1 << 20
-MIN_PARALLEL_GEMV = 1 << 16  # elements of a packed B (256 KiB) from which a few-row product is threaded
+MIN_PARALLEL_GEMV = 1 << 18  # elements of a packed B (1 MiB) from which a few-row product is threaded
 
 _FIELDS = [("i64", "M"), ("i64", "N"), ("i64", "K"), ("ptr", "A"), ("i64", "lda"), ("ptr", "B"),
            ("i64", "ldb"), ("ptr", "C"), ("i64", "ldc"), ("ptr", "bias"), ("i32", "act"), ("i32", "acc"),

@@ -272,7 +272,7 @@ def test_batch_of_products_with_one_matrix(constant: bool, threads: int) -> None
 @pytest.mark.parametrize("threads", THREADS)
 def test_batch_of_few_row_products_over_a_packed_matrix(threads: int) -> None:
     """[N, 3, K] @ constant [K, 300]: each item is a threaded GEMV, called from inside a chunk."""
-    k, n = 256, 300
+    k, n = 1024, 300
     big = 7
     assert k * n >= MIN_PARALLEL_GEMV and 3 * k * n < MIN_SPLIT_MACS <= 3 * k * n * big
     g = _graph("matmul", [TensorType("f32", ("N", 3, k)), _normal(k, n)])
@@ -282,7 +282,7 @@ def test_batch_of_few_row_products_over_a_packed_matrix(threads: int) -> None:
 @pytest.mark.parametrize("threads", THREADS)
 def test_few_rows_over_a_packed_matrix(threads: int) -> None:
     """[M, K] @ constant [K, N]: the GEMV for M <= 4, over threads when B is large; the GEMM for M = 5."""
-    k, n = 256, 300
+    k, n = 1024, 300
     assert k * n >= MIN_PARALLEL_GEMV
     g = _graph("matmul", [TensorType("f32", ("M", k)), _normal(k, n)])
     _runs_match(g, [[_normal(m, k)] for m in (1, 4, 5)], threads, atol=1e-4)
