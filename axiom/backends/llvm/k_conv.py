@@ -1,6 +1,6 @@
-"""f32 conv2d as GEMM: per image and group, the input patches are unrolled into a column matrix
-(im2col; skipped for a 1x1, stride-1, unpadded conv, whose input already is that matrix) and
-multiplied with the weights by the threaded sgemm.
+"""f32 conv2d as GEMM, for the convs the direct path (k_conv_direct.py) leaves: per image and group, the
+input patches are unrolled into a column matrix (im2col; skipped for a 1x1, stride-1, unpadded conv,
+whose input already is that matrix) and multiplied with the weights by the threaded sgemm.
 
 NCHW: ``out[n, g] (og x P) = W[g] (og x K) @ col (K x P)``, K = cg*kh*kw in the weight's own
 (c, ky, kx) order, P = oh*ow; the bias is written first and the GEMM accumulates onto it.

@@ -6,11 +6,11 @@ tap lies from there, and conv_direct.py's tile loop reads the input where it lie
 Work items are (image, run of pixel tiles), every channel strip per tile, while the packed weights fit
 in L2; larger weights go strip by strip instead, (image, channel strip) items each running all the
 image's tiles against one strip, so the weights are read once per image. It is chosen for constant
-weights, one group, and K (taps) deep enough that a tile's sum outweighs the transpose at its end;
-the rest keeps the im2col + GEMM path (k_conv.py). Against that path (minimum ms over 201 calls of
-/tmp/s/conv_bench.py, one thread): ResNet-18's 3x3 convs at batch 1 run at 40-44 GMAC/s, against
-34-41 (64 channels at 56x56: 3.38 -> 2.60 ms; 512 at 7x7: 4.22 -> 2.83 ms), the CNN's 16 -> 32
-channel conv at batch 32 at 43 against 27.
+weights, one group, and K (taps) deep enough that a tile's sum outweighs the transpose at its end; the
+rest keeps the im2col + GEMM path (k_conv.py). Against that path (minimum ms over 201 calls of a one-
+conv torch module through ``axiom.compile``, one thread): ResNet-18's 3x3 convs at batch 1 run at 40-44
+GMAC/s, against 34-41 (64 channels at 56x56: 3.38 -> 2.60 ms; 512 at 7x7: 4.22 -> 2.83 ms), the CNN's 16
+-> 32 channel conv at batch 32 at 43 against 27.
 """
 
 from __future__ import annotations

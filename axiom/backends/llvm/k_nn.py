@@ -1,4 +1,5 @@
-"""conv2d on images (NCHW or NHWC): f32 through im2col and the GEMM (k_conv.py), other dtypes directly,
+"""conv2d on images (NCHW or NHWC): f32 through the direct tile loop (k_conv_direct.py) where it applies,
+else im2col and the GEMM (k_conv.py); other dtypes directly,
 each output summing over its window with bounds checks at the edges (groups, stride, padding, dilation,
 bias). The pools live in k_pool.py, whose image helpers this module shares (importing it registers
 them)."""
