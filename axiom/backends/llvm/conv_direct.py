@@ -4,7 +4,11 @@ it lies. ``direct_body(name)`` defines (C ABI)::
     void name(ptr x, ptr pix, i64 p0, i64 p1, ptr koff, i64 K, ptr w, i64 s0, i64 s1, i64 cout, i64 P,
               ptr bias, ptr res, ptr out, i1 relu)
 
-which computes, for output pixels p in [p0, p1) of one image and output channels o in strips [s0, s1)
+It is its own module, compiled once per process (and cached on disk like any other) and linked into
+kernel modules by symbol, as the thread pool is: inside a model's module its optimisation cost about a
+second of ResNet-18's compile (2.7 -> 4.1 s of CPU), alone about 0.3 s.
+
+``name`` computes, for output pixels p in [p0, p1) of one image and output channels o in strips [s0, s1)
 (channels 16*s0 up to min(16*s1, cout)), pixel tiles outermost,
 ``out[o*P + p] = act(sum_k w[o, k] * x[pix[p] + koff[k]] + bias[o] + res[o*P + p])``:
 
@@ -24,10 +28,14 @@ which computes, for output pixels p in [p0, p1) of one image and output channels
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import numpy as np
 
-from axiom.backends.llvm.gemm import V8, VW, _Fn, aligned_zeros
+from axiom.backends.llvm.gemm import _DECLS, V8, VW, _Fn, aligned_zeros
 
+DIRECT = "axiom_conv_direct"
 TP = 6  # pixels per tile
 TC = 16  # channels per tile: two <8 x float>
 _ZERO = "zeroinitializer"
@@ -186,3 +194,27 @@ def _k_loop(f: _Fn, bases: list[str], wb: str) -> list[list[str]]:
     f.do(f"br label %{head}")
     f.label(done)
     return names
+
+
+def declare_direct(declared: dict[str, str]) -> str:
+    """Declare the tile loop in a kernel module (the runtime links it: ``ensure_direct``); its name."""
+    params = "ptr, ptr, i64, i64, ptr, i64, ptr, i64, i64, i64, i64, ptr, ptr, ptr, i1"
+    declared[DIRECT] = f"declare void @{DIRECT}({params})"
+    return DIRECT
+
+
+@functools.lru_cache(maxsize=1)
+def _module() -> Any:
+    import llvmlite.binding as llvm
+
+    from axiom.backends.llvm.target import compile_module
+
+    text = "\n".join([_DECLS, direct_body(DIRECT).replace("define internal", "define", 1)])
+    compiled = compile_module(text, DIRECT)
+    llvm.add_symbol(DIRECT, compiled.address)
+    return compiled  # kept alive for the life of the process
+
+
+def ensure_direct() -> None:
+    """Make ``axiom_conv_direct`` available to modules about to be loaded."""
+    _module()

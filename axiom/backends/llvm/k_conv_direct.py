@@ -15,16 +15,15 @@ GMAC/s, against 34-41 (64 channels at 56x56: 3.38 -> 2.60 ms; 512 at 7x7: 4.22 -
 
 from __future__ import annotations
 
-from axiom.backends.llvm.conv_direct import TC, TP, direct_body
-from axiom.backends.llvm.gemm import gemm_declares
-from axiom.backends.llvm.k_conv import _add, _Conv, _free, _mul, _scratch, _zeros
+from axiom.backends.llvm.conv_direct import TC, TP, declare_direct
+from axiom.backends.llvm.k_conv import _add, _Conv, _free, _mul, _scratch
 from axiom.backends.llvm.kernel import Kernel
 from axiom.backends.llvm.split import MIN_SPLIT_MACS, carrying, threads_for
 from axiom.ir.dtypes import f32, i64
 from axiom.ir.graph import Value
 
-DIRECT = "axiom_conv_direct"
 STRIP_OUTER_BYTES = 1 << 18  # packed weights up to 256 KiB stay in L2 while the tiles stream past them
+_MEMCPY = "llvm.memcpy.p0.p0.i64"
 MIN_TAPS = 32  # K below this: the tile's transpose and stores cost more than its sum
 
 
@@ -60,7 +59,7 @@ def conv2d_direct(k: Kernel) -> None:
     (koff, pix, bias, xp), ok = _scratch(k, sizes)
     with f.when(ok):
         _tables(k, c, koff, pix, plane, wp)
-        _zeros(f, bias, "0", str(strips * TC))
+        _fill(k, bias, str(strips * TC))
         if len(k.ins) > 2:
             with f.loop(str(cout), "b") as o:
                 f.store(f32, f.load(f32, k.ins[2], o), bias, o)
@@ -100,22 +99,28 @@ def _pad(k: Kernel, xp: str, hp: str, wp: str, plane: str) -> None:
                 sy = f.op(f"sub nsw i64 {y}, {c.top}")
                 inside = f.op(f"and i1 {f.op(f'icmp sge i64 {sy}, 0')}, {f.op(f'icmp slt i64 {sy}, {c.h}')}")
                 with f.when(f.op(f"xor i1 {inside}, true")):
-                    _zeros(f, row, "0", wp)
+                    _fill(k, row, wp)
                 with f.when(inside):
-                    _zeros(f, row, "0", str(c.left))
+                    _fill(k, row, str(c.left))
                     line = f.gep(f32, src, _mul(f, sy, c.w))
-                    with f.loop(c.w, "x") as x:
-                        f.store(f32, f.load(f32, line, x), row, _add(f, x, str(c.left)))
-                    _zeros(f, row, _add(f, c.w, str(c.left)), wp)
+                    k.declared[_MEMCPY] = f"declare void @{_MEMCPY}(ptr, ptr, i64, i1)"
+                    f.raw(f"call void @{_MEMCPY}(ptr {f.gep(f32, row, str(c.left))}, ptr {line}, "
+                          f"i64 {_mul(f, c.w, '4')}, i1 false)")
+                    _fill(k, f.gep(f32, row, _add(f, c.w, str(c.left))), str(k.node.attrs.padding[3]))
+
+
+def _fill(k: Kernel, at: str, count: str) -> None:
+    """at[:count] = 0.0 through llvm.memset (a library call or a few stores: quicker to compile than a
+    loop the vectorizer takes apart)."""
+    k.declared["llvm.memset.p0.i64"] = "declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)"
+    k.f.raw(f"call void @llvm.memset.p0.i64(ptr {at}, i8 0, i64 {_mul(k.f, count, '4')}, i1 false)")
 
 
 def _tiles(k: Kernel, x: str, koff: str, pix: str, bias: str, plane: str) -> None:
     """Every image's pixel tiles through the tile loop, (image, tile) pairs over threads."""
     f = k.f
     c = _Conv(k.node, f)
-    for name, line in gemm_declares().items():
-        k.declared.setdefault(name, line)
-    k.declared[DIRECT] = direct_body(DIRECT)
+    direct = declare_direct(k.declared)
     ntiles = f.op(f"sdiv i64 {_add(f, c.p, str(TP - 1))}, {TP}")
     strips = -(-k.node.inputs[1].shape[0] // TC)
     by_strip = _packed_bytes(k.node.inputs[1]) > STRIP_OUTER_BYTES
@@ -145,6 +150,6 @@ def _tiles(k: Kernel, x: str, koff: str, pix: str, bias: str, plane: str) -> Non
             xn = f.gep(f32, x, _mul(f, n, c.cin, plane))
             at = _mul(f, n, c.cout, c.p)
             res = "null" if k.tail.residual is None else f.gep(f32, k.tail.residual, at)
-            f.raw(f"call void @{DIRECT}(ptr {xn}, ptr {pix}, i64 {p0}, i64 {p1}, ptr {koff}, i64 {c.kdim}, "
+            f.raw(f"call void @{direct}(ptr {xn}, ptr {pix}, i64 {p0}, i64 {p1}, ptr {koff}, i64 {c.kdim}, "
                   f"ptr {k.ins[1]}, i64 {s0}, i64 {s1}, i64 {c.cout}, i64 {c.p}, ptr {bias}, ptr {res}, "
                   f"ptr {f.gep(f32, k.outs[0], at)}, i1 {'true' if k.tail.relu else 'false'})")

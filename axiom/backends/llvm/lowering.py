@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from axiom.backends.llvm import k_epilogue
+from axiom.backends.llvm.conv_direct import DIRECT, ensure_direct
 from axiom.backends.llvm.parallel import PARALLEL_FOR, ensure_pool
 from axiom.backends.llvm.render import ENTRY, render, unsupported
 from axiom.backends.llvm.runtime import NativeRun
@@ -95,6 +96,8 @@ def lower(graph: Graph, threads: int | None = None, profile: bool = False) -> Na
     rendered.text = rendered.text.replace(f"@{ENTRY}(", f"@{entry}(")
     if f"@{PARALLEL_FOR}" in rendered.text:  # either entry
         ensure_pool()
+    if f"@{DIRECT}(" in rendered.text:
+        ensure_direct()
     return NativeRun(graph, rendered, compile_module(rendered.text, entry))
 
 
