@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from axiom.backends.llvm.gemm import _DECLS, V8, VW, _Fn, aligned_zeros
+from axiom.backends.llvm.gemm import _DECLS, V8, VW, _Fn, aligned_zeros, relu_v8
 
 DIRECT = "axiom_conv_direct"
 TP = 6  # pixels per tile
@@ -89,7 +89,7 @@ def _row_out(f: _Fn, v: str, o: str, full: bool, label: str) -> None:
             p = f.gep("float", src, f.op(f"select i1 {ok}, i64 {i}, i64 0"))
             x = f.op(f"select i1 {ok}, float {f.op(f'load float, ptr {p}', 'rx')}, float 0.0", "rx")
             r = f.op(f"insertelement {V8} {r}, float {x}, i64 {i}", "r")
-    withres = _relu(f, f.op(f"fadd {V8} {v}, {r}", "v"), "%relu")
+    withres = relu_v8(f, f.op(f"fadd {V8} {v}, {r}", "v"), "%relu")
     f.do(f"br label %{label}.st")
     f.label(f"{label}.st")
     v = f.op(f"phi {V8} [ {v}, %{pred} ], [ {withres}, %{label}.res ]", "v")
@@ -107,19 +107,12 @@ def _row_out(f: _Fn, v: str, o: str, full: bool, label: str) -> None:
     f.label(f"{label}.done")
 
 
-def _relu(f: _Fn, v: str, when: str) -> str:
-    """``when ? relu(v) : v`` (NaN and -0.0 kept, as the GEMM's epilogue does)."""
-    neg = f.op(f"fcmp olt {V8} {v}, {_ZERO}", "neg")
-    clip = f.op(f"select <8 x i1> {neg}, {V8} {_ZERO}, {V8} {v}", "clip")
-    return f.op(f"select i1 {when}, {V8} {clip}, {V8} {v}", "v")
-
-
 def _epilogue(f: _Fn, acc: list[list[str]], full: bool, tag: str) -> None:
     """Store the tile's accumulators: bias (and relu, when no residual follows) on the channel vectors,
     each 8-channel half transposed, then row by row."""
     for h in range(TC // VW):
         bias = f.op(f"load {V8}, ptr {f.gep('float', '%bias', f.op(f'add nsw i64 %oc, {h * VW}'))}, align 4")
-        rows = [_relu(f, f.op(f"fadd {V8} {acc[r][h]}, {bias}", "v"), "%relu.early") for r in range(TP)]
+        rows = [relu_v8(f, f.op(f"fadd {V8} {acc[r][h]}, {bias}", "v"), "%relu.early") for r in range(TP)]
         cols = _transpose(f, rows + [_ZERO] * (VW - TP))
         for c, v in enumerate(cols):
             o = f.op(f"add nsw i64 %oc, {h * VW + c}", "o")

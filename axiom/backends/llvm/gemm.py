@@ -273,10 +273,15 @@ def _full_tile(f: _Fn, vals: list[str], read_c: str, add_bias: str, do_relu: str
     vals = _when(f, read_c, "full.addc", add_c, vals)
     vals = _when(f, add_bias, "full.bias", add_b, vals)
     for v, p in zip(vals, ptrs, strict=True):
-        neg = f.op(f"fcmp olt {V8} {v}, {_ZERO8}", "neg")
-        clip = f.op(f"select <8 x i1> {neg}, {V8} {_ZERO8}, {V8} {v}", "clip")
-        v = f.op(f"select i1 {do_relu}, {V8} {clip}, {V8} {v}", "v")
+        v = relu_v8(f, v, do_relu)
         f.do(f"store {V8} {v}, ptr {p}, align 4")
+
+
+def relu_v8(f: _Fn, v: str, when: str) -> str:
+    """``when ? relu(v) : v`` for an ``<8 x float>`` (an i1 ``when``); NaN and -0.0 are kept."""
+    neg = f.op(f"fcmp olt {V8} {v}, {_ZERO8}", "neg")
+    clip = f.op(f"select <8 x i1> {neg}, {V8} {_ZERO8}, {V8} {v}", "clip")
+    return f.op(f"select i1 {when}, {V8} {clip}, {V8} {v}", "v")
 
 
 def _load(f: _Fn, ptr: str, mask: str | None) -> str:

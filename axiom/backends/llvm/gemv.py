@@ -15,7 +15,7 @@ the packed B and masked off when C is written, so nothing outside C[:M, :N] is t
 
 from __future__ import annotations
 
-from axiom.backends.llvm.gemm import NR, V8, VW, _Fn, _load
+from axiom.backends.llvm.gemm import NR, V8, VW, _Fn, _load, relu_v8
 
 MAX_ROWS = 4
 
@@ -82,9 +82,7 @@ def _store(f: _Fn, v: str, at: str, bias_col: str, h: int, mask: str) -> None:
         f.do(f"br label %{join}")
         f.label(join)
         v = f.op(f"phi {V8} [ {added}, %{then} ], [ {v}, %{pred} ]", "v")
-    neg = f.op(f"fcmp olt {V8} {v}, {_ZERO8}", "neg")
-    clip = f.op(f"select <8 x i1> {neg}, {V8} {_ZERO8}, {V8} {v}", "clip")
-    v = f.op(f"select i1 %relu, {V8} {clip}, {V8} {v}", "v")
+    v = relu_v8(f, v, "%relu")
     f.do(f"call void @llvm.masked.store.v8f32.p0({V8} {v}, ptr align 4 {at}, <8 x i1> {mask})")
 
 
