@@ -7,23 +7,25 @@ NCHW: ``out[n, g] (og x P) = W[g] (og x K) @ col (K x P)``, K = cg*kh*kw in the 
 NHWC: ``out[n, :, g] (P x og) = col (P x K) @ Wt[g] (K x og)`` with K in (ky, kx, c) order, so each
 patch row copies runs of contiguous channels; the weights are transposed into that layout per call
 (a cost of K x cout, small beside the product's P x K x cout) and the bias is the GEMM's epilogue.
-Scratch buffers come from malloc; when it fails the kernel sets the status word and writes nothing.
+Scratch (column matrices, the folded product, transposed weights) lies in the frame's scratch region.
 """
 
 from __future__ import annotations
 
 import hashlib
 
+import sympy
+
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.gemm import MR
 from axiom.backends.llvm.gemm_mt import declare_sgemm_mt
 from axiom.backends.llvm.kernel import Kernel
-from axiom.backends.llvm.parallel import declare_parallel_for
-from axiom.backends.llvm.split import MIN_SPLIT_MACS, SPLIT_ITEMS_BELOW, carrying, over_threads, threads_for
-from axiom.ir.dtypes import f32
+from axiom.backends.llvm.parallel import CHUNKS_PER_THREAD, declare_parallel_for
+from axiom.backends.llvm.split import MIN_SPLIT_MACS, SPLIT_ITEMS_BELOW, carrying, threads_for
+from axiom.ir.dims import Dim, dim_product
+from axiom.ir.dtypes import f32, i8
 from axiom.ir.graph import Node
 
-STATUS_NO_MEMORY = 2
 MIN_PARALLEL_IM2COL = 1 << 16  # column-matrix elements (256 KiB) from which im2col uses the threads
 FOLD_BELOW = 512  # output pixels per image under which a batch is folded into one product (NCHW)
 FOLD_COLUMN_FLOATS = 1 << 21  # column-matrix elements (8 MiB) per chunk of folded images
@@ -81,6 +83,18 @@ class _Conv:
                           and not any(a.padding))
 
 
+def _aligned(n: Dim) -> Dim:
+    """``n`` bytes rounded up to a whole number of 64-byte lines."""
+    return 64 * sympy.floor((sympy.sympify(n) + 63) / 64) if not isinstance(n, int) else -(-n // 64) * 64
+
+
+def _sizes(node: Node) -> tuple[Dim, Dim, Dim, Dim]:
+    """(batch, output pixels P, taps K, output channels) as dims, for sizing scratch."""
+    w, out = node.inputs[1], node.results[0]
+    p = dim_product(out.shape[2:] if node.attrs.layout == "NCHW" else out.shape[1:3])
+    return out.shape[0], p, dim_product(w.shape[1:]), w.shape[0]
+
+
 def conv2d_gemm(k: Kernel) -> None:
     f, c = k.f, _Conv(k.node, k.f)
     w = k.node.inputs[1]
@@ -91,31 +105,34 @@ def conv2d_gemm(k: Kernel) -> None:
     per_image = _mul(f, c.og, c.p, c.kdim, str(c.groups))
     small = f.op(f"icmp slt i64 {per_image}, {SPLIT_ITEMS_BELOW}")
     work = f.op(f"select i1 {small}, i64 {_mul(f, per_image, c.batch)}, i64 0")
-    if not c.nchw:
-        with over_threads(k, c.batch, threads_for(k, work, MIN_SPLIT_MACS)) as (lo, hi):
-            _images(k, gemm, a_packed, lo, hi)
-        return
+    batch, p, _, _ = _sizes(k.node)
     # Few pixels per image, but a product large enough for the GEMM's own threads: the images of a chunk
     # become one product's columns (no ragged strip per image; layer4 of ResNet-18 at batch 8: -24%).
+    if not c.nchw or batch == 1 or (isinstance(p, int) and p >= FOLD_BELOW):
+        _images(k, gemm, a_packed, threads_for(k, work, MIN_SPLIT_MACS))
+        return
     fold = f.op(f"and i1 {f.op(f'icmp sgt i64 {c.batch}, 1')}, {f.op(f'icmp slt i64 {c.p}, {FOLD_BELOW}')}")
     fold = f.op(f"and i1 {fold}, {f.op(f'xor i1 {small}, true')}")
     with f.when(fold):
         _folded(k, c, gemm, a_packed)
     with f.when(f.op(f"xor i1 {fold}, true")):
-        with over_threads(k, c.batch, threads_for(k, work, MIN_SPLIT_MACS)) as (lo, hi):
-            _images(k, gemm, a_packed, lo, hi)
+        _images(k, gemm, a_packed, threads_for(k, work, MIN_SPLIT_MACS))
 
 
 def _folded(k: Kernel, c: _Conv, gemm: str, a_packed: bool) -> None:
     """NCHW, chunks of images at a time: im2col of every image of the chunk side by side into one column
     matrix, one GEMM into a scratch [og, images*P], then each image's rows copied out with the bias."""
     f = k.f
-    per_image = _mul(f, c.kdim, c.p)
-    fit = f.op(f"sdiv i64 {FOLD_COLUMN_FLOATS}, {per_image}")
-    nb = _clamp(f, fit, "1", c.batch)  # images per chunk
-    (col, tmp), ok = _scratch(k, [_mul(f, per_image, nb), _mul(f, c.og, c.p, nb)])
+    batch, p, kdim, cout = _sizes(k.node)
+    per_image = kdim * p
+    fit = FOLD_COLUMN_FLOATS // per_image if isinstance(per_image, int) else sympy.floor(
+        sympy.Integer(FOLD_COLUMN_FLOATS) / per_image)
+    images = sympy.Min(sympy.Max(fit, 1), batch)  # per chunk
+    images = int(images) if images.is_Integer else images
+    nb = f.dim(images)
+    col, tmp = k.scratch([4 * per_image * images, 4 * (cout // c.groups) * p * images])
     chunks = f.op(f"sdiv i64 {_add(f, c.batch, f.op(f'sub nsw i64 {nb}, 1'))}, {nb}")
-    with f.when(ok), f.loop(chunks, "chunk") as q, f.loop(str(c.groups), "g") as g:
+    with f.loop(chunks, "chunk") as q, f.loop(str(c.groups), "g") as g:
         n0 = _mul(f, q, nb)
         cnt = _clamp(f, f.op(f"sub nsw i64 {c.batch}, {n0}"), "0", nb)
         cols = _mul(f, cnt, c.p)
@@ -125,7 +142,6 @@ def _folded(k: Kernel, c: _Conv, gemm: str, a_packed: bool) -> None:
         f.raw(f"call void @{gemm}(i64 {c.og}, i64 {cols}, i64 {c.kdim}, ptr {wg}, i64 {c.kdim}, ptr {col}, "
               f"i64 {cols}, ptr {tmp}, i64 {cols}, ptr null, i32 0, i32 0, i64 {k.threads})")
         _unfold(k, tmp, n0, cnt, g)
-    _free(k, [col, tmp])
 
 
 def _unfold(k: Kernel, tmp: str, n0: str, cnt: str, g: str) -> None:
@@ -155,44 +171,42 @@ def _unfold(k: Kernel, tmp: str, n0: str, cnt: str, g: str) -> None:
                 f.store(f32, v, dst, p)
 
 
-def _images(k: Kernel, gemm: str, a_packed: bool, lo: str, hi: str) -> None:
-    """The images [lo, hi): im2col and a GEMM per image and group, with scratch of their own."""
+def _images(k: Kernel, gemm: str, a_packed: bool, threads: str) -> None:
+    """Every image: im2col and a GEMM per image and group. On ``threads`` threads (an i64 operand) the
+    batch is cut into up to CHUNKS_PER_THREAD runs of images per thread, each run with scratch slot of its
+    own (a column matrix; NHWC: the transposed weights too), so runs on different threads never share."""
     f, c = k.f, _Conv(k.node, k.f)
-    has_bias = len(k.ins) > 2
-    sizes = [None if c.pointwise else _mul(f, c.kdim, c.p), None if c.nchw else _mul(f, c.kdim, c.cout)]
-    (col, wt), ok = _scratch(k, sizes)
-    with f.when(ok):
+    batch, p, kdim, cout = _sizes(k.node)
+    col_bytes = 0 if c.pointwise else _aligned(4 * kdim * p)
+    wt_bytes = 0 if c.nchw else _aligned(4 * kdim * cout)
+    slots = 1 if k.threads < 2 else sympy.Min(CHUNKS_PER_THREAD * k.threads, batch)
+    slots = int(slots) if not isinstance(slots, int) and slots.is_Integer else slots
+    cols, wts = k.scratch([slots * col_bytes if col_bytes else None, slots * wt_bytes if wt_bytes else None])
+    if threads == "1":
+        runs = "1"
+    else:
+        many = f.op(f"mul nsw i64 {threads}, {CHUNKS_PER_THREAD}")
+        runs = _clamp(f, many, "1", c.batch)
+        runs = f.op(f"select i1 {f.op(f'icmp sgt i64 {threads}, 1')}, i64 {runs}, i64 1")
+    values = [("ptr", cols), ("ptr", wts), ("i64", runs)]
+    with carrying(k, runs, threads, values) as (lo, hi, (cols, wts, runs)):
+        f = k.f
+        c = _Conv(k.node, f)
+        # A chunk's runs go one after another, so they share the slot of its first run (the chunks that
+        # run at once start at different runs: no two threads write the same slot).
+        col = "null" if c.pointwise else f.gep(i8, cols, _mul(f, lo, f.dim(col_bytes)))
+        wt = "null" if c.nchw else f.gep(i8, wts, _mul(f, lo, f.dim(wt_bytes)))
         if not c.nchw:
             _transpose_weights(k, c, wt)
-        with f.loop(f.op(f"sub nsw i64 {hi}, {lo}"), "n") as nn, f.loop(str(c.groups), "g") as g:
-            n = f.op(f"add nsw i64 {lo}, {nn}")
+        first = f.op(f"sdiv i64 {_mul(f, lo, c.batch)}, {runs}")
+        last = f.op(f"sdiv i64 {_mul(f, hi, c.batch)}, {runs}")
+        has_bias = len(k.ins) > 2
+        with f.loop(f.op(f"sub nsw i64 {last}, {first}"), "n") as nn, f.loop(str(c.groups), "g") as g:
+            n = f.op(f"add nsw i64 {first}, {nn}")
             if c.nchw:
                 _nchw_group(k, c, gemm, col, n, g, has_bias, a_packed)
             else:
                 _nhwc_group(k, c, gemm, col, wt, n, g, has_bias)
-    _free(k, [col, wt])
-
-
-def _scratch(k: Kernel, sizes: list[str | None]) -> tuple[list[str], str]:
-    """malloc'd f32 buffers of ``sizes`` elements ("null" where a size is None) and an i1 that they all
-    came; when one did not, the status word says so (and the caller writes nothing)."""
-    f = k.f
-    k.declared["malloc"] = "declare ptr @malloc(i64)"
-    k.declared["free"] = "declare void @free(ptr)"
-    bufs = ["null" if n is None else f.op(f"call ptr @malloc(i64 {_mul(f, n, '4')})") for n in sizes]
-    failed = "false"
-    for buf in bufs:
-        if buf != "null":
-            failed = f.op(f"or i1 {failed}, {f.op(f'icmp eq ptr {buf}, null')}")
-    with f.when(failed):
-        f.raw(f"store i64 {STATUS_NO_MEMORY}, ptr %status")
-    return bufs, f.op(f"xor i1 {failed}, true")
-
-
-def _free(k: Kernel, bufs: list[str]) -> None:
-    for buf in bufs:
-        if buf != "null":
-            k.f.raw(f"call void @free(ptr {buf})")
 
 
 def _group_weights(k: Kernel, c: _Conv, g: str, a_packed: bool) -> str:

@@ -107,6 +107,6 @@ def fused_gemm(k: Kernel) -> None:
                    packable, {}, Tail(at(tail.bias), at(tail.residual), tail.relu))
     emit = linear_gemm if anchor.op.name == "linear" else get_facet("llvm", anchor.op)
     emit(inner)  # type: ignore[operator]
-    k.f = inner.f
+    k.f, k.scratch_bytes = inner.f, inner.scratch_bytes
     for pid, how in inner.packed.items():
         k.packed[id(outer[pid])] = how

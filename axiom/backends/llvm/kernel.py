@@ -1,8 +1,10 @@
 """What every kernel emitter gets (the node, its function, operand and result buffers) and the index
 helpers they share: contiguous strides, nested loops over a shape, broadcast offsets.
 
-A kernel is one LLVM function ``void @kN(ptr out0.., ptr in0.., ptr %dims)``; emitters register as the
-``"llvm"`` facet of their op (``register_facet("llvm", "add", emit)``)."""
+A kernel is one LLVM function ``void @kN(ptr out0.., ptr in0.., ptr %dims, ptr %status, ptr %scratch)``;
+emitters register as the ``"llvm"`` facet of their op (``register_facet("llvm", "add", emit)``).
+``%scratch`` is the frame's scratch region, which the runtime sizes for the kernel that asks most of it
+(``Kernel.scratch``): no kernel allocates memory while the model runs."""
 
 from __future__ import annotations
 
@@ -10,9 +12,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import sympy
+
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.scalar import Scalar
 from axiom.ir.dims import Dim, dim_product
+from axiom.ir.dtypes import i8
 from axiom.ir.graph import Node, Value
 from axiom.ir.opdef import register_facet
 
@@ -40,6 +45,7 @@ class Kernel:
     packable: frozenset[int] = frozenset()  # ids of the constants only one kernel reads
     packed: dict[int, str] = field(default_factory=dict)  # constant id -> how the runtime packs it
     tail: Tail = Tail()  # a fused region's tail, for the GEMM kernels that take one
+    scratch_bytes: Dim = 0  # how much of the frame's scratch region this kernel uses (``scratch``)
 
     @property
     def scalar(self) -> Scalar:
@@ -53,8 +59,27 @@ class Kernel:
         self.packed[id(v)] = how
         return True
 
+    def scratch(self, sizes: Sequence[Dim | None]) -> list[str]:
+        """Pointers to regions of ``sizes`` bytes (dims in the graph's symbols; "null" for None) laid one
+        after another in the scratch region, each 64-byte aligned; the runtime makes the region hold the
+        largest such layout of any kernel. Regions asked for by separate calls overlap."""
+        ptrs, at = [], sympy.Integer(0)
+        for n in sizes:
+            if n is None:
+                ptrs.append("null")
+                continue
+            ptrs.append(self.f.gep(i8, "%scratch", self.f.dim(_int(at))))
+            at = at + 64 * sympy.floor((sympy.sympify(n) + 63) / 64)
+        self.scratch_bytes = _int(sympy.Max(self.scratch_bytes, at))
+        return ptrs
+
     def numel(self, v: Value) -> str:
         return self.f.dim(dim_product(v.shape))
+
+
+def _int(d: sympy.Expr) -> Dim:
+    """``d`` as a plain int when it has no symbols."""
+    return int(d) if d.is_Integer else d
 
 
 Emit = Callable[[Kernel], None]

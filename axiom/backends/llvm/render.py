@@ -1,7 +1,8 @@
 """Render a graph as one LLVM module: a kernel function per node and ``axiom_main(ptr %bufs, ptr %dims,
 ptr %status)``, which calls them in order. ``bufs[i]`` is the address of buffer slot ``i`` (graph inputs,
-constants, node results), ``dims[j]`` the value of symbol ``j``; ``status`` is a word a kernel sets when
-its input is invalid (an out-of-range index), checked by the runtime after the call."""
+constants, node results; after them the scratch region the kernels share), ``dims[j]`` the value of
+symbol ``j``; ``status`` is a word a kernel sets when its input is invalid (an out-of-range index),
+checked by the runtime after the call."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from axiom.backends.llvm import k_elementwise, k_epilogue
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.kernel import Kernel
 from axiom.backends.llvm.parallel import PARALLEL_FOR, PARALLEL_FOR_CHUNKS, POOL_REST, POOL_WAKE
+from axiom.ir.dims import Dim
 from axiom.ir.errors import UnsupportedError
 from axiom.ir.graph import Graph, Node, Value
 from axiom.ir.opdef import get_facet
@@ -31,6 +33,7 @@ class Rendered:
     values: list[Value]
     packed: dict[int, str]  # constant id -> packing (runtime.PACKERS) its kernel reads it in
     kernels: list[Node]  # the node of each kernel, in call order (the profile's rows)
+    scratch: list[Dim]  # bytes of the scratch region (slot len(values)) each kernel uses
     profiled: bool = False  # status[1 + i] accumulates kernel i's nanoseconds
 
 
@@ -91,7 +94,7 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
     packable = frozenset(id(n.results[0]) for n in graph.nodes if n.op.name == "const"
                          and len(n.results[0].uses) == 1 and id(n.results[0]) not in outputs)
     packed: dict[int, str] = {}
-    kernels, calls, nodes = [], [], []
+    kernels, calls, nodes, scratch = [], [], [], []
     meta: list[str] = []  # metadata nodes of every kernel, numbered module-wide
     unique: dict[str, str] = {}  # kernel text (named _kernel_, metadata from !0) -> its function's name
     for n, node in enumerate(graph.nodes):
@@ -100,8 +103,8 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
         outs = [f"%out{i}" for i in range(len(node.results))]
         ins = [f"%in{i}" for i in range(len(node.inputs))]
         local: list[str] = []
-        f = Function("_kernel_", [f"ptr {p}" for p in (*outs, *ins)] + ["ptr %dims", "ptr %status"], index,
-                     meta=local)
+        params = [f"ptr {p}" for p in (*outs, *ins)] + ["ptr %dims", "ptr %status", "ptr %scratch"]
+        f = Function("_kernel_", params, index, meta=local)
         k = Kernel(f, node, ins, outs, declared, threads, packable, packed)
         if node.region is None:
             emit = get_facet("llvm", node.op)
@@ -122,19 +125,23 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
             meta.extend([_renumber(line, base) for line in local])
         calls.append((name, [slots[id(r)] for r in node.results] + [slots[id(v)] for v in node.inputs]))
         nodes.append(node)
+        scratch.append(k.scratch_bytes)
     main = Function(ENTRY, ["ptr %bufs", "ptr %dims", "ptr %status"], index, linkage="")
     threaded = PARALLEL_FOR in declared or PARALLEL_FOR_CHUNKS in declared
     if threaded:  # workers spin as the first kernels run
         declared[POOL_WAKE] = f"declare void @{POOL_WAKE}()"
         declared[POOL_REST] = f"declare void @{POOL_REST}()"
         main.raw(f"call void @{POOL_WAKE}()")
+    at = main.op(f"getelementptr inbounds ptr, ptr %bufs, i64 {len(values)}", "p")
+    work = main.op(f"load ptr, ptr {at}")  # the scratch region
     for i, (name, args) in enumerate(calls):
         ptrs = []
         for slot in args:
             p = main.op(f"getelementptr inbounds ptr, ptr %bufs, i64 {slot}", "p")
             ptrs.append(main.op(f"load ptr, ptr {p}", "b"))
         start = main.op("call i64 @axiom_now()") if profile else ""
-        main.raw(f"call void @{name}(" + ", ".join(f"ptr {p}" for p in ptrs) + ", ptr %dims, ptr %status)")
+        main.raw(f"call void @{name}(" + ", ".join(f"ptr {p}" for p in ptrs) + ", ptr %dims, ptr %status, "
+                 f"ptr {work})")
         if profile:
             took = main.op(f"sub i64 {main.op('call i64 @axiom_now()')}, {start}")
             at = main.op(f"getelementptr inbounds i64, ptr %status, i64 {i + 1}", "p")
@@ -143,4 +150,4 @@ def render(graph: Graph, threads: int = 1, profile: bool = False) -> Rendered:
     if threaded:
         main.raw(f"call void @{POOL_REST}()")
     text = "\n".join([*declared.values(), *([_NOW] if profile else []), *kernels, main.text(), *meta])
-    return Rendered(text, symbols, slots, values, packed, nodes, profile)
+    return Rendered(text, symbols, slots, values, packed, nodes, scratch, profile)

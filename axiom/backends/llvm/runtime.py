@@ -1,5 +1,6 @@
 """Calling compiled code: one foreign call per run. Intermediates live in one workspace laid out by the
-memory plan (its offsets evaluated once per distinct set of symbol values); outputs are fresh arrays;
+memory plan (its offsets evaluated once per distinct set of symbol values), followed by the scratch
+region the kernels share (the largest any kernel asks for); outputs are fresh arrays;
 constants are held as contiguous arrays for the life of the run function."""
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from axiom.ir.errors import AxiomError
 from axiom.ir.graph import Graph, Value
 
 MAIN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-STATUS_MESSAGES = {1: "gather: an index is out of range for its axis",
-                   2: "out of memory for a convolution's scratch buffer"}
+STATUS_MESSAGES = {1: "gather: an index is out of range for its axis"}
 
 
 def _pack_conv_weights(w: np.ndarray, groups: str) -> np.ndarray:
@@ -91,9 +91,12 @@ class NativeRun:
         intermediates filled in, output shapes; made once per distinct set of values."""
         layout = self.plan.layout(bindings)
         size = max((o + b for o, b in layout.values()), default=0)
-        workspace = np.empty(max(size, 1) + 64, np.uint8)
+        size += -size % 64  # the kernels' scratch region follows, 64-byte aligned
+        scratch = max((evaluate_dim(d, bindings) for d in self.rendered.scratch), default=0)
+        workspace = np.empty(size + scratch + 64, np.uint8)
         base = workspace.ctypes.data + (-workspace.ctypes.data % 64)
-        ptrs = (ctypes.c_void_p * max(self.n, 1))()
+        ptrs = (ctypes.c_void_p * (self.n + 1))()
+        ptrs[self.n] = base + size
         slots = self.rendered.slots
         fresh: list[tuple[int, int, tuple[int, ...], np.dtype]] = []
         for v in self.rendered.values[len(self.graph.inputs):]:
