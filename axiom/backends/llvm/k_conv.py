@@ -19,7 +19,7 @@ import sympy
 from axiom.backends.llvm.emit import Function
 from axiom.backends.llvm.gemm import MR
 from axiom.backends.llvm.gemm_mt import declare_sgemm_mt
-from axiom.backends.llvm.kernel import Kernel
+from axiom.backends.llvm.kernel import Kernel, aligned, plain
 from axiom.backends.llvm.parallel import CHUNKS_PER_THREAD, declare_parallel_for
 from axiom.backends.llvm.split import MIN_SPLIT_MACS, SPLIT_ITEMS_BELOW, carrying, threads_for
 from axiom.ir.dims import Dim, dim_product
@@ -83,11 +83,6 @@ class _Conv:
                           and not any(a.padding))
 
 
-def _aligned(n: Dim) -> Dim:
-    """``n`` bytes rounded up to a whole number of 64-byte lines."""
-    return 64 * sympy.floor((sympy.sympify(n) + 63) / 64) if not isinstance(n, int) else -(-n // 64) * 64
-
-
 def _sizes(node: Node) -> tuple[Dim, Dim, Dim, Dim]:
     """(batch, output pixels P, taps K, output channels) as dims, for sizing scratch."""
     w, out = node.inputs[1], node.results[0]
@@ -127,8 +122,7 @@ def _folded(k: Kernel, c: _Conv, gemm: str, a_packed: bool) -> None:
     per_image = kdim * p
     fit = FOLD_COLUMN_FLOATS // per_image if isinstance(per_image, int) else sympy.floor(
         sympy.Integer(FOLD_COLUMN_FLOATS) / per_image)
-    images = sympy.Min(sympy.Max(fit, 1), batch)  # per chunk
-    images = int(images) if images.is_Integer else images
+    images = plain(sympy.Min(sympy.Max(fit, 1), batch))  # per chunk
     nb = f.dim(images)
     col, tmp = k.scratch([4 * per_image * images, 4 * (cout // c.groups) * p * images])
     chunks = f.op(f"sdiv i64 {_add(f, c.batch, f.op(f'sub nsw i64 {nb}, 1'))}, {nb}")
@@ -177,10 +171,9 @@ def _images(k: Kernel, gemm: str, a_packed: bool, threads: str) -> None:
     own (a column matrix; NHWC: the transposed weights too), so runs on different threads never share."""
     f, c = k.f, _Conv(k.node, k.f)
     batch, p, kdim, cout = _sizes(k.node)
-    col_bytes = 0 if c.pointwise else _aligned(4 * kdim * p)
-    wt_bytes = 0 if c.nchw else _aligned(4 * kdim * cout)
-    slots = 1 if k.threads < 2 else sympy.Min(CHUNKS_PER_THREAD * k.threads, batch)
-    slots = int(slots) if not isinstance(slots, int) and slots.is_Integer else slots
+    col_bytes = 0 if c.pointwise else aligned(4 * kdim * p)
+    wt_bytes = 0 if c.nchw else aligned(4 * kdim * cout)
+    slots = 1 if k.threads < 2 else plain(sympy.Min(CHUNKS_PER_THREAD * k.threads, batch))
     cols, wts = k.scratch([slots * col_bytes if col_bytes else None, slots * wt_bytes if wt_bytes else None])
     if threads == "1":
         runs = "1"

@@ -68,18 +68,23 @@ class Kernel:
             if n is None:
                 ptrs.append("null")
                 continue
-            ptrs.append(self.f.gep(i8, "%scratch", self.f.dim(_int(at))))
-            at = at + 64 * sympy.floor((sympy.sympify(n) + 63) / 64)
-        self.scratch_bytes = _int(sympy.Max(self.scratch_bytes, at))
+            ptrs.append(self.f.gep(i8, "%scratch", self.f.dim(plain(at))))
+            at = at + aligned(n)
+        self.scratch_bytes = plain(sympy.Max(self.scratch_bytes, at))
         return ptrs
 
     def numel(self, v: Value) -> str:
         return self.f.dim(dim_product(v.shape))
 
 
-def _int(d: sympy.Expr) -> Dim:
-    """``d`` as a plain int when it has no symbols."""
-    return int(d) if d.is_Integer else d
+def plain(d: Dim) -> Dim:
+    """``d`` as a Python int when it has no symbols (sympy otherwise)."""
+    return int(d) if isinstance(d, int) or d.is_Integer else d
+
+
+def aligned(n: Dim) -> Dim:
+    """``n`` bytes rounded up to whole 64-byte lines."""
+    return -(-n // 64) * 64 if isinstance(n, int) else 64 * sympy.floor((sympy.sympify(n) + 63) / 64)
 
 
 Emit = Callable[[Kernel], None]
