@@ -193,6 +193,11 @@ def test_binary_matches_torch(name, dtype, shapes, data):
         y = np.where(y == 0, 1, y).astype(dtype)
         if np.dtype(dtype).kind == "i":
             x = np.where(x == np.iinfo(dtype).min, x + 1, x).astype(dtype)
+    if name == "mod" and np.dtype(dtype).kind == "f":
+        # torch computes x - floor(x / y) * y, which is NaN once x / y overflows (3 mod 2**-1023);
+        # ours is the exact remainder: divisors that small are checked against numpy in the op's tests.
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            y = np.where(np.isfinite(np.asarray(x) / y), y, 1).astype(dtype)
     check(run_op(name, [x, y], **BINARY_ATTRS.get(name, {})), fn(to_torch(x), to_torch(y)))
 
 

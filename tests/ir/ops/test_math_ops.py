@@ -86,6 +86,15 @@ def test_float_mod_takes_the_divisor_sign():
     np.testing.assert_array_equal(run_op("mod", [x, y]), [1.5, 0.5, -0.5, -1.5, 0.0, np.nan, np.nan])
 
 
+def test_float_mod_with_divisors_so_small_the_quotient_overflows():
+    """x / y is inf here, so x - floor(x / y) * y (torch's remainder) would be NaN; the remainder is exact."""
+    x = np.array([3.0, -3.0, 3.0, 1e300, 0.7], np.float64)
+    y = np.array([2.0**-1023, 2.0**-1023, -(2.0**-1060), 3e-300, 5e-324], np.float64)
+    got = run_op("mod", [x, y])
+    assert np.isfinite(got).all()
+    np.testing.assert_array_equal(got, np.mod(x, y))
+
+
 # ---- bitshift and bitwise logic -----------------------------------------------------------
 def shift_oracle(a: int, s: int, left: bool, dtype: np.dtype) -> int:
     bits = np.iinfo(dtype).bits
