@@ -5,13 +5,18 @@ chunk is done; ``axiom_parallel_for_chunks(fn, ctx, n, threads, chunks)`` cuts t
 
 It is one process-wide pool of POSIX threads, compiled once (its own module, in the disk cache like
 any other) and linked into every kernel module by symbol. Workers start on first use and then stay:
-after a job a worker spins for a few hundred microseconds (kernels come back to back), then sleeps on
-a futex until the next job. A compiled call wakes the workers as it starts and sends them to sleep as it
-ends (``axiom_pool_rest``), so they hold no core between calls: in the CPU benchmark, where each call
-is followed by PyTorch's and onnxruntime's, the worker spinning on for half a millisecond after a
-call slowed torch.compile's MLP at batch 32 from 0.31 to 0.72 ms and, as its threads then spun into
-our next call, ours from 0.17 to 0.32 ms. A loop calling a small model back to back pays for it:
-the worker is woken afresh each call (MLP at batch 1, median 30 -> 45 us).
+after a job a worker polls for the next one for about 2 microseconds, then sleeps on a futex. A
+compiled call wakes the workers as it starts, so that they are on their way when its first large
+kernel is posted, and tells them as it ends (``axiom_pool_rest``) to sleep without polling at all.
+
+Why so short a spin: next to PyTorch in one process, its OpenMP worker spins for milliseconds after
+each torch call. A worker of ours that spun for 0.5 ms between jobs stayed runnable through our
+whole call, so it shared a core with that spinner, used up its time slice and was preempted while
+holding a chunk; the caller then waited out the spinner's slice. In the CPU benchmark's rounds that
+made the MNIST CNN at batch 32 3-4x slower in whole rows at random (one of two runs: 3.7 ms against
+1.0). A worker that sleeps between jobs wakes with the scheduler's favour and finishes its chunk;
+the same rounds with the short spin had row medians of 1.0-2.2 ms. A worker that wakes late takes no chunk:
+the caller has claimed them all.
 
 The calling thread takes chunks too, so a job finishes even when no worker could be started. One job
 runs at a time: a call made while another is running (from a second Python thread, or from inside a
@@ -35,7 +40,7 @@ POOL_REST = "axiom_pool_rest"
 STACK_BYTES = 8 << 20
 MAX_CHUNKS = 0xFFFF  # the chunk count and index fields of ``next`` are 16 bits
 CHUNKS_PER_THREAD = 4  # what kernels ask of the chunked entry: a late or slowed thread leaves work to others
-SPINS = 1 << 14  # polls of the generation word before a worker sleeps (about 0.5 ms here)
+SPINS = 1 << 6  # polls of the generation word before a worker sleeps (about 2 us here)
 
 
 def declare_parallel_for(declared: dict[str, str], chunks: bool = False) -> str:
