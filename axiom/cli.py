@@ -140,7 +140,7 @@ def cmd_ops(args: argparse.Namespace) -> int:
 
 def _load_facet_packages() -> None:
     """Import the packages that register facets, where they exist in this build."""
-    for name in ("axiom.backends.llvm", "axiom.backends.cuda", "axiom.compiler.proofs"):
+    for name in ("axiom.backends.llvm", "axiom.backends.cuda", "axiom.compiler.proofs.rules"):
         try:
             importlib.import_module(name)
         except ImportError:

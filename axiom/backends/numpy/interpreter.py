@@ -36,7 +36,7 @@ def evaluate_node(graph: Graph, node: Node, args: Sequence[np.ndarray],
     if node.region is not None:  # a fused region: its body, on the same symbol bindings
         return run_graph(node.region, list(args), bindings)
     try:
-        outs = node.op.evaluate(list(args), _concrete_attrs(node, bindings or {}))
+        outs = node.op.evaluate(list(args), concrete_attrs(node, bindings or {}))
     except AxiomError:
         raise
     except Exception as exc:  # the reference raised: say which node and why
@@ -54,7 +54,7 @@ def run_graph(graph: Graph, inputs: Sequence[np.ndarray],
     adds the rest (the runtime's checks solve expression dims).
     """
     env: dict[int, np.ndarray] = {id(v): a for v, a in zip(graph.inputs, inputs, strict=True)}
-    symbols = {**_bind_from_inputs(graph, inputs), **(bindings or {})}
+    symbols = {**bind_from_inputs(graph, inputs), **(bindings or {})}
     remaining = _last_uses(graph)
     for node in graph.nodes:
         outs = evaluate_node(graph, node, [env[id(v)] for v in node.inputs], symbols)
@@ -86,7 +86,7 @@ def _check_shape(node: Node, result: Value, array: np.ndarray, symbols: Mapping[
                               "disagree for these inputs")
 
 
-def _bind_from_inputs(graph: Graph, inputs: Sequence[np.ndarray]) -> dict[str, int]:
+def bind_from_inputs(graph: Graph, inputs: Sequence[np.ndarray]) -> dict[str, int]:
     out: dict[str, int] = {}
     for v, a in zip(graph.inputs, inputs, strict=True):
         for d, n in zip(v.type.shape, np.shape(a), strict=False):
@@ -95,7 +95,7 @@ def _bind_from_inputs(graph: Graph, inputs: Sequence[np.ndarray]) -> dict[str, i
     return out
 
 
-def _concrete_attrs(node: Node, bindings: Mapping[str, int]) -> Attrs:
+def concrete_attrs(node: Node, bindings: Mapping[str, int]) -> Attrs:
     """The node's attributes with every symbolic dim in a ``dims`` attribute evaluated."""
     changes = {}
     for name, spec in node.op.attrs.items():
