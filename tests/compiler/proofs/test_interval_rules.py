@@ -173,3 +173,11 @@ def test_exact_inputs_are_evaluated_by_the_reference():
     x = np.arange(6, dtype=F32).reshape(2, 3)
     out = propagate(g, [Interval.point(x)])[id(g.outputs[0])]
     np.testing.assert_array_equal(out.lo, x.prod(axis=1))
+
+
+def test_a_bounded_weight_is_a_clear_error():
+    g = one_op("conv2d", [((1, 1, 3, 3), F32), ((1, 1, 2, 2), F32)])
+    box = [Interval.of(np.zeros((1, 1, 3, 3)), np.ones((1, 1, 3, 3))),
+           Interval.of(np.zeros((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))]
+    with pytest.raises(BoundsError, match=r"conv2d: the weight or bias \(input 1\) must be constant"):
+        propagate(g, box)

@@ -135,13 +135,12 @@ def _monotone_exact(node: Node, ins: Sequence[Interval], attrs) -> list[Interval
 def _leaky_relu(node: Node, ins: Sequence[Interval], attrs) -> list[Interval]:  # noqa: ANN001
     """Monotone for alpha >= 0; otherwise its least value is at 0, which the bounds then include."""
     x = ins[0]
-    out = monotone(node, x, lambda v: node.op.evaluate([v], attrs)[0])
-    if attrs["alpha"] >= 0:
-        return [out]
     fn = lambda v: node.op.evaluate([v], attrs)[0]  # noqa: E731
+    if attrs["alpha"] >= 0:
+        return [monotone(node, x, fn)]
     ends = np.stack([in_dtype(fn, result_dtype(node), e) for e in (x.lo, x.hi)])
     lo = np.where(_may_be_zero(x), 0.0, ends.min(axis=0))
-    return [Interval.of(lo, ends.max(axis=0), out.nan)]
+    return [Interval.of(lo, ends.max(axis=0), x.nan)]
 
 
 @interval_rule("where")

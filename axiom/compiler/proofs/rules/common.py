@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from axiom.compiler.proofs.ibp import BoundsError
 from axiom.compiler.proofs.interval import Interval, down, to_dtype, up
 from axiom.ir.graph import Node
 
@@ -45,13 +46,18 @@ def monotone(node: Node, x: Interval, fn: Callable[[np.ndarray], np.ndarray], ul
                        x.nan | np.isnan(a) | np.isnan(b))
 
 
+def require_exact(node: Node, ins: Sequence[Interval], positions: Sequence[int], what: str) -> None:
+    """Raise unless the inputs at ``positions`` (weights, indices) are known exactly."""
+    for i in positions:
+        if not ins[i].exact:
+            raise BoundsError(f"{node.op.name}: the {what} (input {i}) must be constant to bound the result")
+
+
 def move(node: Node, ins: Sequence[Interval], data: Sequence[int], attrs) -> list[Interval]:  # noqa: ANN001
     """An op that only moves, copies or selects elements of its ``data`` inputs (every other input must
     be exact, such as gather's indices): the op on the lower bounds, the upper bounds and the NaN
     masks."""
-    for i, iv in enumerate(ins):
-        if i not in data and not iv.exact:
-            raise ValueError(f"{node.op.name}: input {i} must be known exactly to bound the result")
+    require_exact(node, ins, [i for i in range(len(ins)) if i not in data], "index or shape operand")
     args = range(len(ins))
 
     def run(pick: Callable[[Interval], np.ndarray]) -> list[np.ndarray]:

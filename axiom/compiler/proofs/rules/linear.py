@@ -16,7 +16,7 @@ import numpy as np
 
 from axiom.compiler.proofs.ibp import interval_rule
 from axiom.compiler.proofs.interval import Interval, down, gamma, to_dtype, up
-from axiom.compiler.proofs.rules.common import result_dtype
+from axiom.compiler.proofs.rules.common import require_exact, result_dtype
 from axiom.ir.graph import Node
 
 INF = np.inf
@@ -83,17 +83,11 @@ def _product(node: Node, a: Interval, b: Interval, prod: Callable[..., np.ndarra
     return affine_bounds(node, mid, rad, mag, terms, nan)
 
 
-def _constant_weights(node: Node, ins: Sequence[Interval], what: str) -> None:
-    for i, iv in enumerate(ins[1:], 1):
-        if not iv.exact:
-            raise ValueError(f"{node.op.name}: the {what} (input {i}) must be constant to bound the result")
-
-
 @interval_rule("conv2d", "conv_transpose")
 def _conv(node: Node, ins: Sequence[Interval], attrs) -> list[Interval]:  # noqa: ANN001
     """Linear in x for constant weights: the reference conv on the centre, and with |w| on the radius
     and the magnitude; each output sums at most C_in / groups * kernel products, plus the bias."""
-    _constant_weights(node, ins, "weight and bias")
+    require_exact(node, ins, range(1, len(ins)), "weight or bias")
     x, w = ins[0], ins[1].lo
     bias = ins[2].lo if len(ins) == 3 else None
     mid, rad, mag = _split(x)
@@ -132,7 +126,7 @@ def _batch_norm(node: Node, ins: Sequence[Interval], attrs) -> list[Interval]:  
     """(x - mean) / sqrt(var + eps) * scale + bias with constant statistics: an affine map per channel.
     The executed form (folded into a product and a sum, or step by step) rounds at most six times per
     element, which the margin covers."""
-    _constant_weights(node, ins, "scale, bias, mean and variance")
+    require_exact(node, ins, range(1, 5), "scale, bias, mean or variance")
     x = ins[0]
     scale, bias, mean, var = (iv.lo for iv in ins[1:])
     axis = 1 if attrs["layout"] == "NCHW" else x.lo.ndim - 1

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from axiom.compiler.proofs.ibp import interval_rule
+from axiom.compiler.proofs.ibp import BoundsError, interval_rule
 from axiom.compiler.proofs.interval import Interval
 from axiom.compiler.proofs.rules.common import move
 from axiom.ir.graph import Node
@@ -45,7 +45,7 @@ def _gather(node: Node, ins: Sequence[Interval], attrs) -> list[Interval]:  # no
 @interval_rule("scatter_elements", "scatter_nd")
 def _scatter(node: Node, ins: Sequence[Interval], attrs) -> list[Interval]:  # noqa: ANN001
     if attrs["reduction"] not in ("none", "max", "min"):  # add / mul combine values: not a selection
-        raise ValueError(f"{node.op.name} with reduction {attrs['reduction']!r} has no interval rule "
+        raise BoundsError(f"{node.op.name} with reduction {attrs['reduction']!r} has no interval rule "
                          "unless its inputs are constant")
     return move(node, ins, (0, 2), attrs)
 
